@@ -1,0 +1,224 @@
+"""Products, variants, barcodes, images and categories: upsert, look up, search."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from core import clock
+from core.db import db
+from core.errors import Conflict, NotFound, ValidationError
+from core.money import Money
+from core.outbox import emit
+from core.pagination import decode_cursor, encode_cursor
+
+from .barcodes import equivalents, normalise
+from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
+
+HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
+
+
+def get_or_create_category(name: str | None) -> Category | None:
+    name = (name or "").strip()
+    if not name:
+        return None
+    slug = slugify(name)
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        category = Category(name=name, slug=slug)
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
+def _search_text(product: Product) -> str:
+    parts = [product.handle, product.title, product.vendor or "", product.category.name if product.category else ""]
+    parts += list(product.tags or [])
+    for variant in product.variants:
+        parts += [str(v) for v in (variant.options or {}).values()]
+        parts.append(variant.title or "")
+    return " ".join(p.lower() for p in parts if p)
+
+
+def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
+    """Create or update the product ``data['handle']`` with its variants; answers (product, created).
+
+    Idempotent: the same data twice leaves one product.  Variants are matched by SKU; a SKU or a
+    barcode that belongs to another product is a Conflict.  Variants left out of ``data`` are
+    removed when they have never had stock; otherwise they are kept (the ledger refers to them).
+    """
+    with db.session.no_autoflush:
+        return _upsert_product(data)
+
+
+def _upsert_product(data: dict) -> tuple[Product, bool]:
+    handle = data["handle"]
+    if not HANDLE_RE.match(handle):
+        raise ValidationError("handle must be lower-case letters, digits, '-', '_' or '.'", field="handle")
+    status = data.get("status") or "active"
+    if status not in PRODUCT_STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(PRODUCT_STATUSES)}", field="status")
+    variants_in = data.get("variants") or []
+    if not variants_in:
+        raise ValidationError("a product needs at least one variant", field="variants")
+
+    skus = [v["sku"] for v in variants_in]
+    duplicates = sorted({s for s in skus if skus.count(s) > 1})
+    if duplicates:
+        raise ValidationError(f"SKU listed twice: {', '.join(duplicates)}", field="variants")
+
+    product = db.session.scalar(
+        select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes))
+    )
+    created = product is None
+    if created:
+        product = Product(handle=handle, created_at=clock.now())
+        db.session.add(product)
+
+    existing = {
+        v.sku: v
+        for v in db.session.scalars(select(Variant).where(Variant.sku.in_(skus)).options(selectinload(Variant.product)))
+    }
+    for sku, variant in existing.items():
+        if variant.product is not product and variant.product_id != product.id:
+            raise Conflict(f"SKU {sku} belongs to product {variant.product.handle}", {"sku": sku, "product": variant.product.handle})
+
+    product.title = data["title"]
+    product.description = data.get("description") or ""
+    product.vendor = data.get("vendor") or ""
+    product.status = status
+    product.tags = list(data.get("tags") or [])
+    product.category = get_or_create_category(data.get("category"))
+    product.updated_at = clock.now()
+
+    # images: replaced as a whole, in the order given
+    product.images[:] = [
+        ProductImage(url=img["url"], alt=img.get("alt") or "", position=i) for i, img in enumerate(data.get("images") or [])
+    ]
+
+    wanted_codes: dict[str, str] = {}
+    for index, vin in enumerate(variants_in):
+        for code in vin.get("barcodes") or []:
+            code, _ = normalise(code, field=f"variants.{index}.barcodes")
+            if code in wanted_codes and wanted_codes[code] != vin["sku"]:
+                raise ValidationError(f"barcode {code} given to two variants", field=f"variants.{index}.barcodes")
+            wanted_codes[code] = vin["sku"]
+    if wanted_codes:
+        lookups = [form for code in wanted_codes for form in equivalents(code)]
+        for barcode in db.session.scalars(select(Barcode).where(Barcode.code.in_(lookups))):
+            owner = db.session.get(Variant, barcode.variant_id)
+            target = None
+            for code, sku in wanted_codes.items():
+                if barcode.code in equivalents(code):
+                    target = sku
+            if owner.sku != target:
+                raise Conflict(f"barcode {barcode.code} already belongs to SKU {owner.sku}", {"barcode": barcode.code, "sku": owner.sku})
+
+    by_sku = {v.sku: v for v in product.variants}
+    by_sku.update({sku: v for sku, v in existing.items()})
+    kept = []
+    for position, vin in enumerate(variants_in):
+        price: Money = vin["price"]
+        compare: Money | None = vin.get("compare_at_price")
+        if compare is not None and compare.currency != price.currency:
+            raise ValidationError("compare_at_price must be in the price's currency", field=f"variants.{position}.compare_at_price")
+        variant = by_sku.get(vin["sku"])
+        if variant is None:
+            variant = Variant(sku=vin["sku"])
+            product.variants.append(variant)
+        options = {str(k).lower(): str(v) for k, v in (vin.get("options") or {}).items() if v not in (None, "")}
+        variant.options = options
+        variant.title = vin.get("title") or " / ".join(options.values()) or "Default"
+        variant.price_amount = price.amount
+        variant.currency = price.currency
+        variant.compare_at_amount = compare.amount if compare else None
+        variant.position = position
+        codes = [normalise(c)[0] for c in vin.get("barcodes") or []]
+        current = {b.code: b for b in variant.barcodes}
+        variant.barcodes[:] = [current.get(code) or Barcode(code=code, symbology=normalise(code)[1]) for code in codes]
+        kept.append(variant)
+
+    removed = [v for v in product.variants if v not in kept]
+    for variant in removed:
+        if variant.id is not None and db.session.scalar(select(exists().where(StockLevel.variant_id == variant.id))):
+            continue  # has stock history: keep it
+        product.variants.remove(variant)
+    db.session.flush()
+    product.search_text = _search_text(product)
+    db.session.flush()
+    emit("product.updated", {"handle": product.handle, "skus": [v.sku for v in product.variants]})
+    return product, created
+
+
+def get_product(handle: str) -> Product:
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.handle == handle)
+        .options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
+    )
+    if product is None:
+        raise NotFound(f"no product with handle {handle!r}")
+    return product
+
+
+def find_variant_by_barcode(code: str) -> Variant | None:
+    """The variant with this EAN-13 or UPC-A (either form), or None."""
+    code = "".join(ch for ch in str(code) if ch.isdigit())
+    if not code:
+        return None
+    barcode = db.session.scalar(select(Barcode).where(Barcode.code.in_(equivalents(code))))
+    return db.session.get(Variant, barcode.variant_id) if barcode else None
+
+
+def find_variant_by_sku(sku: str) -> Variant | None:
+    return db.session.scalar(select(Variant).where(Variant.sku == sku))
+
+
+def search_products(
+    q: str = "", cursor: str | None = None, limit: int = 24, statuses=("active",), category: str | None = None
+) -> tuple[list[Product], str | None]:
+    """Products whose name, SKU, barcode or attributes match ``q`` (every word), ordered by id, cursor-paged."""
+    q = (q or "").strip()
+    query = select(Product).options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
+    if statuses:
+        query = query.where(Product.status.in_(statuses))
+    if category:
+        query = query.join(Category, Product.category_id == Category.id).where(Category.slug == category)
+    if q:
+        digits = q.replace(" ", "")
+        conditions = []
+        if digits.isdigit() and 8 <= len(digits) <= 14:
+            conditions.append(
+                Product.id.in_(select(Variant.product_id).join(Barcode, Barcode.variant_id == Variant.id).where(Barcode.code.in_(equivalents(digits))))
+            )
+        conditions.append(Product.id.in_(select(Variant.product_id).where(Variant.sku.ilike(_like_prefix(q), escape="\\"))))
+        words = [w for w in re.split(r"\s+", q.lower()) if w]
+        conditions.append(and_(*[Product.search_text.like(f"%{_escape_like(w)}%", escape="\\") for w in words]))
+        query = query.where(or_(*conditions))
+    after = decode_cursor(cursor)
+    if after is not None:
+        if not isinstance(after, int):
+            raise ValidationError("not a valid cursor", field="cursor")
+        query = query.where(Product.id > after)
+    products = list(db.session.scalars(query.order_by(Product.id).limit(limit + 1)).unique())
+    next_cursor = encode_cursor(products[limit - 1].id) if len(products) > limit else None
+    return products[:limit], next_cursor
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_prefix(text: str) -> str:
+    return _escape_like(text) + "%"
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.name)))

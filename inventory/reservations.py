@@ -1,0 +1,191 @@
+"""Holds on stock: reserve all lines or none, commit, release, expire."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core import clock
+from core.db import db
+from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
+from core.outbox import emit, new_id
+
+from .models import RESERVATION_KINDS, Location, Reservation, ReservationLine, StockLevel, Variant
+from .stock import change_level, get_location, lock_level_ids, lock_levels
+
+MAX_EXPIRY_SECONDS = 30 * 24 * 3600
+DEFAULT_EXPIRY_SECONDS = 15 * 60
+
+
+def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expires_in: int | None = DEFAULT_EXPIRY_SECONDS, actor: str = "") -> Reservation:
+    """Hold ``lines`` ([{"sku", "quantity"}]) at ``store``: all of them or none.
+
+    Locks the stock rows in id order and checks availability under the lock.  Raises
+    ValidationError naming the line for unknown SKUs or bad quantities, and one
+    InsufficientStock listing every short line (requested and available).
+    """
+    if kind not in RESERVATION_KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(RESERVATION_KINDS)}", field="kind")
+    if expires_in is not None and not (1 <= expires_in <= MAX_EXPIRY_SECONDS):
+        raise ValidationError(f"expires_in must be between 1 and {MAX_EXPIRY_SECONDS} seconds", field="expires_in")
+    if not lines:
+        raise ValidationError("a reservation needs at least one line", field="lines")
+    location = get_location(store)
+
+    skus = [line["sku"] for line in lines]
+    variants = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(skus)))}
+    wanted: dict[str, int] = {}
+    errors = {}
+    for index, line in enumerate(lines):
+        if line["sku"] not in variants:
+            errors[f"lines.{index}.sku"] = [f"unknown SKU {line['sku']!r}"]
+        if not isinstance(line["quantity"], int) or line["quantity"] < 1:
+            errors[f"lines.{index}.quantity"] = ["must be a whole number of at least 1"]
+        else:
+            wanted[line["sku"]] = wanted.get(line["sku"], 0) + line["quantity"]
+    if errors:
+        raise ValidationError("some lines are not valid", details=errors)
+
+    pairs = [(variants[sku].id, location.id) for sku in wanted]
+    levels = lock_levels(pairs)
+    short = []
+    for sku, quantity in wanted.items():
+        level = levels.get((variants[sku].id, location.id))
+        available = level.available if level else 0
+        if available < quantity:
+            short.append({"sku": sku, "requested": quantity, "available": max(available, 0)})
+    if short:
+        # a hold that has run out may still sit on the rows: release overdue ones and look again
+        if _expire_overdue_on(list(levels.values())):
+            return reserve(store, lines, kind, reference, expires_in, actor)
+        raise InsufficientStock(short)
+
+    when = clock.now()
+    reservation = Reservation(
+        public_id=new_id("rsv"), location_id=location.id, kind=kind, reference=reference or "", status="held",
+        created_at=when, expires_at=when + timedelta(seconds=expires_in) if expires_in else None, actor=actor or "",
+    )
+    db.session.add(reservation)
+    for sku, quantity in wanted.items():
+        level = levels[(variants[sku].id, location.id)]
+        change_level(level, reserved_delta=quantity, sku=sku)
+        reservation.lines.append(ReservationLine(stock_level_id=level.id, quantity=quantity))
+    db.session.flush()
+    emit("reservation.held", reservation_payload(reservation))
+    return reservation
+
+
+def get_reservation(public_id: str, lock: bool = False) -> Reservation:
+    query = select(Reservation).where(Reservation.public_id == public_id).options(selectinload(Reservation.lines))
+    if lock:
+        query = query.with_for_update(of=Reservation).execution_options(populate_existing=True)
+    reservation = db.session.scalar(query)
+    if reservation is None:
+        raise NotFound(f"no reservation {public_id}")
+    return reservation
+
+
+def commit_reservation(public_id: str, actor: str = "") -> Reservation:
+    """The held units leave: on hand and reserved both go down, a ``sale`` ledger line per line.
+
+    Committing a committed reservation answers it unchanged (safe to retry).  A released or
+    expired one (or one past its expiry) is InvalidTransition.
+    """
+    reservation = get_reservation(public_id, lock=True)
+    if reservation.status == "committed":
+        return reservation
+    _require_live(reservation)
+    levels = lock_level_ids([line.stock_level_id for line in reservation.lines])
+    for line in reservation.lines:
+        change_level(
+            levels[line.stock_level_id], on_hand_delta=-line.quantity, reserved_delta=-line.quantity, kind="sale",
+            reference=reservation.reference or reservation.public_id, reason=f"reservation {reservation.public_id} ({reservation.kind})", actor=actor,
+        )
+    reservation.status = "committed"
+    reservation.closed_at = clock.now()
+    db.session.flush()
+    emit("reservation.committed", reservation_payload(reservation))
+    return reservation
+
+
+def release_reservation(public_id: str, actor: str = "") -> Reservation:
+    """The held units become available again.  Releasing a released (or expired) reservation
+    answers it unchanged; a committed one is InvalidTransition."""
+    reservation = get_reservation(public_id, lock=True)
+    if reservation.status in ("released", "expired"):
+        return reservation
+    if reservation.status != "held":
+        raise InvalidTransition(f"reservation {public_id} is {reservation.status} and cannot be released", {"status": reservation.status})
+    _close(reservation, "released")
+    emit("reservation.released", reservation_payload(reservation))
+    return reservation
+
+
+def _require_live(reservation: Reservation) -> None:
+    if reservation.status != "held":
+        raise InvalidTransition(f"reservation {reservation.public_id} is {reservation.status}", {"status": reservation.status})
+    if reservation.expires_at is not None and reservation.expires_at <= clock.now():
+        raise InvalidTransition(f"reservation {reservation.public_id} expired at {clock.isoformat(reservation.expires_at)}", {"status": "expired"})
+
+
+def _close(reservation: Reservation, status: str) -> None:
+    levels = lock_level_ids([line.stock_level_id for line in reservation.lines])
+    for line in reservation.lines:
+        change_level(levels[line.stock_level_id], reserved_delta=-line.quantity)
+    reservation.status = status
+    reservation.closed_at = clock.now()
+    db.session.flush()
+
+
+def expire_reservation(reservation: Reservation) -> bool:
+    """Expire one overdue held reservation (locks it first); False if it was no longer held."""
+    reservation = get_reservation(reservation.public_id, lock=True)
+    if reservation.status != "held" or reservation.expires_at is None or reservation.expires_at > clock.now():
+        return False
+    _close(reservation, "expired")
+    emit("reservation.expired", reservation_payload(reservation))
+    return True
+
+
+def due_reservations(limit: int = 200) -> list[Reservation]:
+    return list(
+        db.session.scalars(
+            select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= clock.now()).order_by(Reservation.expires_at).limit(limit)
+        )
+    )
+
+
+def _expire_overdue_on(levels: list[StockLevel]) -> bool:
+    ids = [level.id for level in levels]
+    if not ids:
+        return False
+    overdue = db.session.scalars(
+        select(Reservation).join(ReservationLine).where(
+            ReservationLine.stock_level_id.in_(ids), Reservation.status == "held", Reservation.expires_at <= clock.now()
+        ).distinct()
+    ).all()
+    expired = False
+    for reservation in overdue:
+        expired = expire_reservation(reservation) or expired
+    return expired
+
+
+def reservation_payload(reservation: Reservation) -> dict:
+    from .models import Variant as V  # local to keep the import list short
+
+    lines = []
+    for line in reservation.lines:
+        sku = db.session.get(V, line.stock_level.variant_id).sku
+        lines.append({"sku": sku, "quantity": line.quantity})
+    location = reservation.location or db.session.get(Location, reservation.location_id)
+    return {
+        "id": reservation.public_id,
+        "status": reservation.status,
+        "kind": reservation.kind,
+        "store": location.code,
+        "reference": reservation.reference,
+        "expires_at": clock.isoformat(reservation.expires_at),
+        "created_at": clock.isoformat(reservation.created_at),
+        "lines": lines,
+    }

@@ -1,0 +1,260 @@
+"""The stock ledger.  This module alone writes ``stock_level`` and owns its locking.
+
+Locking discipline (both databases):
+
+* Rows are locked in primary-key order (``SELECT ... FOR UPDATE ORDER BY id``) and the
+  numbers are recomputed under the lock, so two transactions touching the same rows queue
+  instead of deadlocking.  SQLite has no row locks; there every write transaction starts
+  with ``BEGIN IMMEDIATE`` (see ``core.db``), which serialises writers for the same effect.
+* Every change is also a conditional ``UPDATE ... WHERE on_hand + delta >= reserved + ...``,
+  and the table's CHECK constraints (``on_hand >= 0``, ``reserved >= 0``,
+  ``reserved <= on_hand``) are the last line of defence: no path can take stock below zero.
+* Nothing here makes a network call; events leave through the outbox after commit.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core import clock
+from core.db import db
+from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
+from core.outbox import emit
+
+from .models import Location, ShelfPosition, StockLevel, StockMovement, Variant
+
+MOVEMENT_API_KINDS = {"receive": "receive", "adjust": "adjustment", "count": "count"}
+
+
+# --- look-ups ---------------------------------------------------------------------------
+
+def get_location(code: str, field: str = "store", kinds=("store", "warehouse")) -> Location:
+    """The active location with this code; a ValidationError on ``field`` if there is none."""
+    location = db.session.scalar(select(Location).where(Location.code == code, Location.active.is_(True)))
+    if location is None or location.kind not in kinds:
+        raise ValidationError(f"unknown {field} {code!r}", field=field)
+    return location
+
+
+def list_locations(kinds=("store", "warehouse")) -> list[Location]:
+    return list(
+        db.session.scalars(select(Location).where(Location.active.is_(True), Location.kind.in_(kinds)).order_by(Location.kind, Location.code))
+    )
+
+
+def get_variant(sku: str, field: str = "sku") -> Variant:
+    variant = db.session.scalar(select(Variant).where(Variant.sku == sku))
+    if variant is None:
+        raise ValidationError(f"unknown SKU {sku!r}", field=field)
+    return variant
+
+
+# --- locking ------------------------------------------------------------------------------
+
+def _insert_missing_levels(pairs: list[tuple[int, int]]) -> None:
+    if not pairs:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"variant_id": v, "location_id": l, "on_hand": 0, "reserved": 0, "low_stock_threshold": 2, "updated_at": clock.now()} for v, l in pairs]
+    db.session.execute(insert(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["variant_id", "location_id"]))
+
+
+def lock_levels(pairs: list[tuple[int, int]], create: bool = False) -> dict[tuple[int, int], StockLevel]:
+    """Lock the stock rows of these (variant_id, location_id) pairs in primary-key order.
+
+    With ``create`` missing rows are inserted first (concurrently safe: ON CONFLICT DO NOTHING).
+    Answers the locked, freshly read rows by pair; pairs without a row are absent.
+    """
+    pairs = sorted(set(pairs))
+    if create:
+        _insert_missing_levels(pairs)
+    if not pairs:
+        return {}
+    variant_ids = {v for v, _ in pairs}
+    location_ids = {l for _, l in pairs}
+    ids = db.session.execute(
+        select(StockLevel.id, StockLevel.variant_id, StockLevel.location_id).where(
+            StockLevel.variant_id.in_(variant_ids), StockLevel.location_id.in_(location_ids)
+        )
+    ).all()
+    wanted = set(pairs)
+    ids = sorted(row.id for row in ids if (row.variant_id, row.location_id) in wanted)
+    if not ids:
+        return {}
+    levels = db.session.scalars(
+        select(StockLevel).where(StockLevel.id.in_(ids)).order_by(StockLevel.id).with_for_update().execution_options(populate_existing=True)
+    ).all()
+    return {(level.variant_id, level.location_id): level for level in levels}
+
+
+def lock_level_ids(ids: list[int]) -> dict[int, StockLevel]:
+    """Lock stock rows by id, in id order, freshly read."""
+    if not ids:
+        return {}
+    levels = db.session.scalars(
+        select(StockLevel).where(StockLevel.id.in_(sorted(set(ids)))).order_by(StockLevel.id).with_for_update().execution_options(populate_existing=True)
+    ).all()
+    return {level.id: level for level in levels}
+
+
+# --- the one writer -----------------------------------------------------------------------
+
+def change_level(
+    level: StockLevel,
+    *,
+    on_hand_delta: int = 0,
+    reserved_delta: int = 0,
+    kind: str | None = None,
+    reason: str = "",
+    reference: str = "",
+    actor: str = "",
+    counted: int | None = None,
+    sku: str | None = None,
+) -> StockMovement | None:
+    """Apply a change to a *locked* row; write a ledger line when on hand moves (or for a count).
+
+    Raises InsufficientStock when the change would take on hand below zero or below what is
+    reserved, or reserved below zero.  Emits ``stock.changed``.
+    """
+    if on_hand_delta and kind is None:
+        raise ValueError("a change of on hand needs a movement kind")
+    table = StockLevel.__table__
+    result = db.session.execute(
+        update(table)
+        .where(
+            table.c.id == level.id,
+            table.c.on_hand + on_hand_delta >= table.c.reserved + reserved_delta,
+            table.c.reserved + reserved_delta >= 0,
+            table.c.on_hand + on_hand_delta >= 0,
+        )
+        .values(on_hand=table.c.on_hand + on_hand_delta, reserved=table.c.reserved + reserved_delta, updated_at=clock.now())
+        .returning(table.c.on_hand, table.c.reserved)
+    ).first()
+    sku = sku or db.session.get(Variant, level.variant_id).sku
+    if result is None:
+        db.session.refresh(level)
+        requested = -on_hand_delta if on_hand_delta < 0 else reserved_delta
+        raise InsufficientStock([{"sku": sku, "requested": requested, "available": level.available}])
+    level.on_hand, level.reserved = result.on_hand, result.reserved
+    db.session.expire(level, ["updated_at"])
+    movement = None
+    if on_hand_delta or kind == "count":
+        movement = StockMovement(
+            stock_level_id=level.id, kind=kind, quantity=on_hand_delta, on_hand_after=result.on_hand, counted=counted,
+            reason=reason or "", reference=reference or "", actor=actor or "", created_at=clock.now(),
+        )
+        db.session.add(movement)
+    location = db.session.get(Location, level.location_id)
+    emit("stock.changed", {"sku": sku, "store": location.code, "on_hand": level.on_hand, "reserved": level.reserved, "available": level.available})
+    return movement
+
+
+# --- movements ----------------------------------------------------------------------------
+
+def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str = "", reference: str = "", actor: str = "") -> tuple[StockLevel, StockMovement]:
+    """One stock movement from the API: ``receive`` (quantity > 0), ``adjust`` (signed, not 0)
+    or ``count`` (on hand becomes ``quantity``; the ledger line holds the variance).
+
+    Locks the row.  Raises ValidationError for bad kinds or quantities, InsufficientStock when
+    an adjustment would go below what is available, Conflict when a count is below what is
+    held for reservations (release those first: a count never silently drops a customer's hold).
+    """
+    location = get_location(store)
+    variant = get_variant(sku)
+    if kind not in MOVEMENT_API_KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(MOVEMENT_API_KINDS)}", field="kind")
+    if kind == "receive" and quantity <= 0:
+        raise ValidationError("a receipt needs a positive quantity", field="quantity")
+    if kind == "adjust" and quantity == 0:
+        raise ValidationError("an adjustment needs a non-zero quantity", field="quantity")
+    if kind == "count" and quantity < 0:
+        raise ValidationError("a count cannot be negative", field="quantity")
+    level = lock_levels([(variant.id, location.id)], create=True)[(variant.id, location.id)]
+    if kind == "count":
+        if quantity < level.reserved:
+            raise Conflict(
+                f"counted {quantity} but {level.reserved} are held for reservations; release holds before recording this count",
+                {"sku": sku, "counted": quantity, "reserved": level.reserved},
+            )
+        movement = change_level(level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=reason, reference=reference, actor=actor, sku=sku)
+    else:
+        movement = change_level(level, on_hand_delta=quantity, kind=MOVEMENT_API_KINDS[kind], reason=reason, reference=reference, actor=actor, sku=sku)
+    db.session.flush()
+    return level, movement
+
+
+def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cycle count", actor: str = "") -> list[dict]:
+    """A cycle count of several SKUs at one location; answers each line's expected, counted and variance."""
+    results = []
+    for sku, counted in counts:
+        location = get_location(store)
+        variant = get_variant(sku)
+        before = lock_levels([(variant.id, location.id)], create=True)[(variant.id, location.id)].on_hand
+        level, _ = record_movement(store, sku, "count", counted, reason=reason, actor=actor)
+        results.append({"sku": sku, "expected": before, "counted": counted, "variance": counted - before})
+    return results
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def stock_by_location(variant_ids: list[int]) -> dict[int, list[dict]]:
+    """For each variant: every active location with on hand, reserved, available and shelf position."""
+    if not variant_ids:
+        return {}
+    locations = list_locations()
+    levels = {
+        (lv.variant_id, lv.location_id): lv
+        for lv in db.session.scalars(select(StockLevel).where(StockLevel.variant_id.in_(variant_ids)))
+    }
+    shelves = {
+        (sp.variant_id, sp.location_id): sp
+        for sp in db.session.scalars(select(ShelfPosition).where(ShelfPosition.variant_id.in_(variant_ids)))
+    }
+    answer: dict[int, list[dict]] = {}
+    for variant_id in variant_ids:
+        rows = []
+        for location in locations:
+            level = levels.get((variant_id, location.id))
+            shelf = shelves.get((variant_id, location.id))
+            on_hand = level.on_hand if level else 0
+            reserved = level.reserved if level else 0
+            rows.append({
+                "location": location, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved,
+                "low": level is not None and 0 < on_hand - reserved <= level.low_stock_threshold,
+                "shelf": shelf,
+            })
+        answer[variant_id] = rows
+    return answer
+
+
+def set_shelf_position(store: str, sku: str, zone: str, aisle: str = "", bay: str = "") -> ShelfPosition:
+    location = get_location(store, kinds=("store",))
+    variant = get_variant(sku)
+    position = db.session.scalar(select(ShelfPosition).where(ShelfPosition.location_id == location.id, ShelfPosition.variant_id == variant.id))
+    if position is None:
+        position = ShelfPosition(location_id=location.id, variant_id=variant.id)
+        db.session.add(position)
+    position.zone, position.aisle, position.bay = zone, aisle, bay
+    db.session.flush()
+    return position
+
+
+def movements(store: str, sku: str, limit: int = 50) -> list[StockMovement]:
+    location = get_location(store)
+    variant = get_variant(sku)
+    return list(
+        db.session.scalars(
+            select(StockMovement).join(StockLevel).where(StockLevel.variant_id == variant.id, StockLevel.location_id == location.id).order_by(StockMovement.id.desc()).limit(limit)
+        )
+    )
+
+
+def ledger_mismatches() -> list[int]:
+    """Stock rows whose on hand differs from the sum of their movements (should always be empty)."""
+    sums = select(StockMovement.stock_level_id, func.coalesce(func.sum(StockMovement.quantity), 0).label("total")).group_by(StockMovement.stock_level_id).subquery()
+    rows = db.session.execute(
+        select(StockLevel.id).outerjoin(sums, sums.c.stock_level_id == StockLevel.id).where(StockLevel.on_hand != func.coalesce(sums.c.total, 0))
+    ).all()
+    return [row.id for row in rows]

@@ -1,0 +1,88 @@
+"""Transfers between locations: out at the source now, in at the destination on receipt."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core import clock
+from core.db import db
+from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
+from core.outbox import emit, new_id
+
+from .models import Transfer, TransferLine, Variant
+from .stock import change_level, get_location, get_variant, lock_levels
+
+
+def create_transfer(source: str, destination: str, lines: list[dict], reference: str = "", actor: str = "") -> Transfer:
+    """Send stock: a ``transfer_out`` ledger line per SKU at the source, all lines or none.
+
+    The units must be available (not held) at the source; every short line is reported together.
+    """
+    src = get_location(source, field="source")
+    dst = get_location(destination, field="destination")
+    if src.id == dst.id:
+        raise ValidationError("source and destination must differ", field="destination")
+    if not lines:
+        raise ValidationError("a transfer needs at least one line", field="lines")
+    wanted: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        get_variant(line["sku"], field=f"lines.{index}.sku")
+        if line["quantity"] < 1:
+            raise ValidationError("must be at least 1", field=f"lines.{index}.quantity")
+        wanted[line["sku"]] = wanted.get(line["sku"], 0) + line["quantity"]
+    variants = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(list(wanted))))}
+    levels = lock_levels([(variants[s].id, src.id) for s in wanted])
+    short = []
+    for sku, quantity in wanted.items():
+        level = levels.get((variants[sku].id, src.id))
+        if (level.available if level else 0) < quantity:
+            short.append({"sku": sku, "requested": quantity, "available": level.available if level else 0})
+    if short:
+        raise InsufficientStock(short)
+    transfer = Transfer(public_id=new_id("trf"), source_id=src.id, destination_id=dst.id, reference=reference or "", created_at=clock.now())
+    db.session.add(transfer)
+    db.session.flush()
+    for sku, quantity in wanted.items():
+        change_level(levels[(variants[sku].id, src.id)], on_hand_delta=-quantity, kind="transfer_out", reference=transfer.public_id, reason=f"to {dst.code}", actor=actor, sku=sku)
+        transfer.lines.append(TransferLine(variant_id=variants[sku].id, quantity=quantity))
+    db.session.flush()
+    emit("transfer.created", transfer_payload(transfer))
+    return transfer
+
+
+def receive_transfer(public_id: str, received: dict[str, int] | None = None, actor: str = "") -> Transfer:
+    """Receive a transfer at its destination (``transfer_in`` lines).  ``received`` maps SKU to the
+    units that arrived (default: all that were sent); a shortfall is recorded on the line."""
+    transfer = db.session.scalar(
+        select(Transfer).where(Transfer.public_id == public_id).options(selectinload(Transfer.lines)).with_for_update(of=Transfer)
+    )
+    if transfer is None:
+        raise NotFound(f"no transfer {public_id}")
+    if transfer.status != "in_transit":
+        raise InvalidTransition(f"transfer {public_id} is already {transfer.status}", {"status": transfer.status})
+    received = received or {}
+    unknown = set(received) - {line.variant.sku for line in transfer.lines}
+    if unknown:
+        raise ValidationError(f"not on this transfer: {', '.join(sorted(unknown))}", field="received")
+    levels = lock_levels([(line.variant_id, transfer.destination_id) for line in transfer.lines], create=True)
+    for line in transfer.lines:
+        quantity = received.get(line.variant.sku, line.quantity)
+        if not 0 <= quantity <= line.quantity:
+            raise ValidationError(f"received quantity for {line.variant.sku} must be between 0 and {line.quantity}", field="received")
+        line.received_quantity = quantity
+        if quantity:
+            change_level(levels[(line.variant_id, transfer.destination_id)], on_hand_delta=quantity, kind="transfer_in", reference=transfer.public_id, reason=f"from {transfer.source.code}", actor=actor, sku=line.variant.sku)
+    transfer.status = "received"
+    transfer.received_at = clock.now()
+    db.session.flush()
+    emit("transfer.received", transfer_payload(transfer))
+    return transfer
+
+
+def transfer_payload(transfer: Transfer) -> dict:
+    return {
+        "id": transfer.public_id, "status": transfer.status, "source": transfer.source.code if transfer.source else None,
+        "destination": transfer.destination.code if transfer.destination else None, "reference": transfer.reference,
+        "created_at": clock.isoformat(transfer.created_at), "received_at": clock.isoformat(transfer.received_at),
+        "lines": [{"sku": l.variant.sku, "quantity": l.quantity, "received_quantity": l.received_quantity} for l in transfer.lines],
+    }

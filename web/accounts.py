@@ -1,0 +1,172 @@
+"""Staff accounts, partner API keys and kiosk devices.  Secrets are stored hashed, shown once."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core import clock
+from core.db import UTCDateTime, db
+from core.errors import ValidationError
+from inventory import Location
+
+ROLES = ("associate", "manager", "admin")
+SCOPES = ("inventory:read", "inventory:write", "reservations:write", "events:write", "webhooks:manage")
+ROLE_SCOPES = {
+    "associate": {"inventory:read", "reservations:write", "events:write"},
+    "manager": {"inventory:read", "inventory:write", "reservations:write", "events:write"},
+    "admin": set(SCOPES),
+}
+KIOSK_SCOPES = {"inventory:read"}
+
+staff_store = Table(
+    "staff_store",
+    db.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", ForeignKey("location.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("role in ('associate', 'manager', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
+
+    stores: Mapped[list[Location]] = relationship(secondary=staff_store, order_by=Location.code, lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def scopes(self) -> set[str]:
+        return ROLE_SCOPES[self.role]
+
+    def can_see_store(self, location: Location) -> bool:
+        return self.role == "admin" or any(s.id == location.id for s in self.stores)
+
+    def set_password(self, password: str) -> None:
+        if len(password) < 8:
+            raise ValidationError("a password needs at least 8 characters", field="password")
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(20))  # shown in lists so people can tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(db.JSON)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
+    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+
+class KioskDevice(db.Model):
+    __tablename__ = "kiosk_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
+    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    location: Mapped[Location] = relationship(lazy="joined")
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy random secret (keys and device tokens; passwords use scrypt)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_staff(email: str, name: str, role: str, password: str, store_codes: list[str]) -> Staff:
+    """Create a staff member bound to stores.  ValidationError on a bad role, email, store or password."""
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValidationError("not an email address", field="email")
+    if role not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
+    if db.session.scalar(select(Staff).where(Staff.email == email)):
+        raise ValidationError(f"{email} already has an account", field="email")
+    stores = []
+    for code in store_codes:
+        location = db.session.scalar(select(Location).where(Location.code == code, Location.kind == "store"))
+        if location is None:
+            raise ValidationError(f"unknown store {code!r}", field="stores")
+        stores.append(location)
+    if role != "admin" and not stores:
+        raise ValidationError("associates and managers belong to at least one store", field="stores")
+    staff = Staff(email=email, name=name or email, role=role, stores=stores)
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.flush()
+    return staff
+
+
+def authenticate_staff(email: str, password: str) -> Staff | None:
+    staff = db.session.scalar(select(Staff).where(Staff.email == (email or "").strip().lower()))
+    if staff is None:
+        check_password_hash(generate_password_hash("timing"), password or "")  # same cost either way
+        return None
+    if not staff.active or not staff.check_password(password or ""):
+        return None
+    return staff
+
+
+def create_api_key(name: str, scopes: list[str], key: str | None = None) -> tuple[ApiKey, str]:
+    """A new partner API key; answers (record, the key in clear — shown once, only its hash is kept)."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationError(f"scopes must be among {', '.join(SCOPES)}", field="scope")
+    key = key or "ssk_" + secrets.token_urlsafe(32)
+    record = ApiKey(name=name, prefix=key[:10], key_hash=hash_secret(key), scopes=sorted(set(scopes)))
+    db.session.add(record)
+    db.session.flush()
+    return record, key
+
+
+def find_api_key(key: str) -> ApiKey | None:
+    if not key:
+        return None
+    record = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(key)))
+    if record is None or record.revoked_at is not None or not hmac.compare_digest(record.key_hash, hash_secret(key)):
+        return None
+    return record
+
+
+def register_kiosk(store_code: str, name: str, token: str | None = None) -> tuple[KioskDevice, str]:
+    """Register a kiosk bound to one store; answers (device, activation token in clear — shown once)."""
+    location = db.session.scalar(select(Location).where(Location.code == store_code, Location.kind == "store"))
+    if location is None:
+        raise ValidationError(f"unknown store {store_code!r}", field="store")
+    token = token or "kio_" + secrets.token_urlsafe(24)
+    device = KioskDevice(name=name, location_id=location.id, token_hash=hash_secret(token))
+    db.session.add(device)
+    db.session.flush()
+    return device, token
+
+
+def find_kiosk(token: str) -> KioskDevice | None:
+    if not token:
+        return None
+    device = db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_secret(token)))
+    if device is None or device.revoked_at is not None:
+        return None
+    return device

@@ -1,0 +1,4 @@
+"""The JSON API blueprints (flask-smorest), registered under /api/v1."""
+from . import catalogue, stock, webhooks
+
+BLUEPRINTS = [catalogue.blp, stock.blp, webhooks.blp]

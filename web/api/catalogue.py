@@ -1,0 +1,68 @@
+"""Catalogue endpoints: products, barcode look-up, stores."""
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+import inventory
+from core.errors import NotFound, ValidationError
+
+from ..auth import require_scope
+from .schemas import BarcodeLookupOut, ErrorOut, ProductIn, ProductOut, ProductPage, ProductQuery, StorePage
+
+blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Products, barcodes and stores")
+
+
+@blp.route("/products/<handle>", methods=["PUT"])
+@require_scope("inventory:write")
+@blp.arguments(ProductIn)
+@blp.response(200, ProductOut, description="updated (201 when created)")
+@blp.alt_response(400, schema=ErrorOut)
+@blp.alt_response(409, schema=ErrorOut, description="a SKU or barcode belongs to another product")
+def put_product(data, handle):
+    """Create or replace a product with its variants (idempotent upsert by handle)."""
+    if data.get("handle") not in (None, handle):
+        raise ValidationError("the body's handle differs from the URL's", field="handle")
+    data["handle"] = handle
+    product, created = inventory.upsert_product(data)
+    return product, 201 if created else 200
+
+
+@blp.route("/products/<handle>", methods=["GET"])
+@require_scope("inventory:read")
+@blp.response(200, ProductOut)
+@blp.alt_response(404, schema=ErrorOut)
+def get_product(handle):
+    """One product with variants, prices and barcodes."""
+    return inventory.get_product(handle)
+
+
+@blp.route("/products", methods=["GET"])
+@require_scope("inventory:read")
+@blp.arguments(ProductQuery, location="query")
+@blp.response(200, ProductPage)
+def list_products(args):
+    """Search by name, SKU, barcode or attribute (every word must match); cursor-paged by `next_cursor`."""
+    statuses = None if args["status"] == "any" else (args["status"],)
+    items, next_cursor = inventory.search_products(args["q"], args["cursor"], args["limit"], statuses=statuses)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/barcodes/<code>", methods=["GET"])
+@require_scope("inventory:read")
+@blp.response(200, BarcodeLookupOut)
+@blp.alt_response(404, schema=ErrorOut)
+def lookup_barcode(code):
+    """The variant a scanned EAN-13 or UPC-A belongs to (either form of a UPC-A)."""
+    variant = inventory.find_variant_by_barcode(code)
+    if variant is None:
+        raise NotFound(f"no variant has barcode {code}")
+    return {"barcode": code, "sku": variant.sku, "handle": variant.product.handle, "title": variant.product.title, "variant": variant}
+
+
+@blp.route("/stores", methods=["GET"])
+@require_scope("inventory:read")
+@blp.response(200, StorePage)
+def list_stores():
+    """Stores and warehouses: codes, names, time zones."""
+    return {"items": inventory.list_locations(), "next_cursor": None}

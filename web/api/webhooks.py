@@ -1,0 +1,64 @@
+"""Webhook endpoint registration for partners."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from core.errors import ValidationError
+from core.outbox import delete_endpoint, list_endpoints, register_endpoint
+
+from ..auth import require_scope
+from .idempotency import idempotent
+from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
+
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Webhook endpoints")
+
+
+def check_webhook_url(url: str) -> None:
+    """In production (WEBHOOK_REQUIRE_HTTPS) only https to public addresses; any URL in development."""
+    if not current_app.config.get("WEBHOOK_REQUIRE_HTTPS"):
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ValidationError("webhook URLs must use https", field="url")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError:
+        raise ValidationError(f"cannot resolve {parts.hostname}", field="url") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise ValidationError(f"{parts.hostname} resolves to a non-public address", field="url")
+
+
+@blp.route("/webhook-endpoints", methods=["POST"])
+@require_scope("webhooks:manage")
+@idempotent(required=False)
+@blp.arguments(WebhookEndpointIn)
+@blp.response(201, WebhookEndpointCreated)
+@blp.alt_response(400, schema=ErrorOut)
+def create_endpoint(data):
+    """Register a URL for events; the answer carries the signing `secret`, shown this once."""
+    check_webhook_url(data["url"])
+    return register_endpoint(data["url"], data["events"])
+
+
+@blp.route("/webhook-endpoints", methods=["GET"])
+@require_scope("webhooks:manage")
+@blp.response(200, WebhookEndpointPage)
+def list_webhook_endpoints():
+    """Registered endpoints (without their secrets)."""
+    return {"items": list_endpoints(), "next_cursor": None}
+
+
+@blp.route("/webhook-endpoints/<endpoint_id>", methods=["DELETE"])
+@require_scope("webhooks:manage")
+@blp.response(204)
+@blp.alt_response(404, schema=ErrorOut)
+def remove_endpoint(endpoint_id):
+    """Stop sending to an endpoint; its pending deliveries are dropped."""
+    delete_endpoint(endpoint_id)

@@ -1,0 +1,170 @@
+"""The operator's CLI: ``flask --app web <command>``."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import current_app
+
+from core import db
+
+log = logging.getLogger("shelfside.cli")
+
+
+def register(app) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(demo_info)
+    app.cli.add_command(create_staff)
+    app.cli.add_command(create_api_key)
+    app.cli.add_command(create_kiosk)
+    app.cli.add_command(import_products)
+    app.cli.add_command(outbox)
+    app.cli.add_command(expire_reservations)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has products.")
+@click.option("--products", default=300, show_default=True, help="How many products to generate.")
+def seed_demo(if_empty, products):
+    """Load the demo brand: stores, warehouse, catalogue, stock, staff, a partner key, kiosks."""
+    from .demo import DEMO_LOGINS, has_data, seed
+
+    if if_empty and has_data():
+        click.echo("Demo data already loaded; nothing to do.")
+        return
+    summary = seed(products=products)
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("demo-info")
+@click.option("--port", default=8000, show_default=True)
+def demo_info(port):
+    """Print the URLs, the demo logins, the demo partner key and the kiosk links."""
+    from .demo import describe
+
+    click.echo(describe(port))
+
+
+@click.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["associate", "manager", "admin"]), required=True)
+@click.option("--store", "stores", multiple=True, help="Store code (repeat for several).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_staff(email, name, role, stores, password):
+    """Create a staff account bound to stores."""
+    from core.errors import ValidationError
+
+    from .accounts import create_staff as create
+
+    try:
+        staff = create(email, name, role, password, list(stores))
+    except ValidationError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"created {staff.role} {staff.email} for {', '.join(s.code for s in staff.stores) or 'all stores'}")
+
+
+@click.command("create-api-key")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True, help="Scope to grant (repeat for several).")
+def create_api_key(name, scopes):
+    """Create a partner API key; prints it alone on the last line (only its hash is stored)."""
+    from core.errors import ValidationError
+
+    from .accounts import SCOPES, create_api_key as create
+
+    try:
+        record, key = create(name, list(scopes))
+    except ValidationError:
+        db.session.rollback()
+        raise click.ClickException(f"unknown scope; choose among: {', '.join(SCOPES)}") from None
+    db.session.commit()
+    click.echo(f"API key '{record.name}' with scopes {', '.join(record.scopes)} (shown once):", err=True)
+    click.echo(key)
+
+
+@click.command("create-kiosk")
+@click.argument("store")
+@click.option("--name", default="Kiosk")
+def create_kiosk(store, name):
+    """Register a kiosk for a store; prints its one-time activation path."""
+    from core.errors import ValidationError
+
+    from .accounts import register_kiosk
+
+    try:
+        device, token = register_kiosk(store, name)
+    except ValidationError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"kiosk '{device.name}' for {store}; open this path on the device:", err=True)
+    click.echo(f"/kiosk/activate/{token}")
+
+
+@click.command("import-products")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--currency", default="EUR", show_default=True, help="Currency of the CSV's prices.")
+@click.option("--store", default=None, help="Location code to set 'Variant Inventory Qty' at (as a count).")
+def import_products(path, currency, store):
+    """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
+    from inventory.imports import import_shopify_csv
+
+    with open(path, "rb") as handle:
+        report = import_shopify_csv(handle, currency=currency, stock_location=store)
+    db.session.commit()
+    click.echo(report.summary())
+    for problem in report.errors:
+        click.echo(f"  line {problem.line}: {problem.message}", err=True)
+    if report.errors and not report.created and not report.updated:
+        sys.exit(1)
+
+
+@click.group("outbox")
+def outbox():
+    """The webhook outbox."""
+
+
+@outbox.command("run")
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option("--batch", default=50, show_default=True)
+def outbox_run(once, batch):
+    """Deliver due webhooks (and expire overdue reservations) until stopped."""
+    from .webhooks import run_dispatcher
+
+    run_dispatcher(once=once, batch=batch, poll_seconds=current_app.config["OUTBOX_POLL_SECONDS"])
+
+
+@click.command("expire-reservations")
+def expire_reservations():
+    """Release every held reservation past its expiry (emits reservation.expired)."""
+    count = expire_due_reservations()
+    click.echo(f"expired {count} reservation(s)")
+
+
+def expire_due_reservations(batch: int = 200) -> int:
+    """Expire overdue holds, one transaction per reservation so one failure stops nothing else."""
+    import inventory
+
+    total = 0
+    while True:
+        due = inventory.due_reservations(limit=batch)
+        db.session.rollback()
+        if not due:
+            return total
+        progressed = 0
+        for reservation in due:
+            try:
+                if inventory.expire_reservation(reservation):
+                    total += 1
+                    progressed += 1
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - log, keep going with the next hold
+                db.session.rollback()
+                log.exception("could not expire reservation %s", reservation.public_id)
+        if progressed == 0:
+            return total

@@ -1,0 +1,86 @@
+"""Configuration from the environment.  The embedded default needs no variable at all."""
+from __future__ import annotations
+
+import os
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def normalise_database_url(url: str | None) -> str | None:
+    """Accept the URLs hosting providers hand out (postgres://, postgresql://) and use psycopg 3."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    ENV_NAME = env_str("SHELFSIDE_ENV", "development")  # development | production
+    SECRET_KEY = env_str("SECRET_KEY")  # when unset: generated once into the instance folder
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(env_str("DATABASE_URL"))  # default: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = env_str("REDIS_URL")
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
+    PUBLIC_RATE_LIMIT = env_str("PUBLIC_RATE_LIMIT", "300 per minute")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", ENV_NAME != "development")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    KIOSK_COOKIE_DAYS = 365
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; tablets stay open all day
+    # webhook endpoints: any URL in development; https to public addresses when restricted
+    WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")
+    WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+    OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    JSON_SORT_KEYS = False
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Shelfside API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Live inventory, reservations and catalogue for stores and the e-commerce site."},
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "Partner API key (`flask --app web create-api-key`)"},
+                "staffSession": {"type": "apiKey", "in": "cookie", "name": "session"},
+            }
+        },
+        "security": [{"apiKey": []}, {"staffSession": []}],
+    }
+
+
+class TestConfig(Config):
+    TESTING = True
+    ENV_NAME = "test"
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SESSION_COOKIE_SECURE = False
+    WEBHOOK_REQUIRE_HTTPS = False
