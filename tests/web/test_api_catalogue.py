@@ -1,0 +1,103 @@
+"""Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+import pytest
+
+PRODUCT = {
+    "title": "Ridgeline Trail Jacket",
+    "description": "<p>Waterproof, <b>breathable</b>.</p>",
+    "vendor": "Northwind",
+    "category": "Jackets",
+    "status": "active",
+    "images": [{"url": "/static/products/jacket.svg", "alt": "front"}],
+    "variants": [
+        {"sku": "RTJ-MOSS-M", "price": {"amount": 12900, "currency": "EUR"}, "compare_at_price": None,
+         "barcodes": ["4006381333931"], "options": {"size": "M", "color": "Moss"}},
+        {"sku": "RTJ-MOSS-L", "price": {"amount": 12900, "currency": "EUR"}, "compare_at_price": {"amount": 15900, "currency": "EUR"},
+         "barcodes": ["036000291452"], "options": {"size": "L", "color": "Moss"}},
+    ],
+}
+
+
+def test_put_creates_then_updates_the_same_product(partner):
+    first = partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    assert first.status_code == 201, first.json
+    again = partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    assert again.status_code == 200
+    body = partner.get("/api/v1/products/ridgeline-trail-jacket").json
+    assert body["handle"] == "ridgeline-trail-jacket"
+    assert body["category"] == "Jackets"
+    assert [v["sku"] for v in body["variants"]] == ["RTJ-MOSS-M", "RTJ-MOSS-L"]
+    assert body["variants"][1]["compare_at_price"] == {"amount": 15900, "currency": "EUR"}
+    assert body["variants"][1]["barcodes"] == ["036000291452"]
+    assert body["variants"][0]["options"] == {"size": "M", "color": "Moss"}
+    listing = partner.get("/api/v1/products?q=ridgeline").json
+    assert len(listing["items"]) == 1
+
+
+def test_put_with_only_required_fields(partner):
+    response = partner.put("/api/v1/products/plain-cap", json={"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}}]})
+    assert response.status_code == 201
+    assert response.json["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"title": ""}, "title"),
+        ({"variants": []}, "variants"),
+        ({"variants": [{"sku": "X", "price": {"amount": "12.90", "currency": "EUR"}}]}, "variants.0.price.amount"),
+        ({"variants": [{"sku": "X", "price": {"amount": 100, "currency": "euro"}}]}, "variants.0.price.currency"),
+        ({"variants": [{"sku": "X", "price": {"amount": 100, "currency": "EUR"}, "barcodes": ["4006381333932"]}]}, "variants.0.barcodes"),
+        ({"status": "deleted"}, "status"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_put_with_bad_input_names_the_field_and_changes_nothing(partner, change, field):
+    response = partner.put("/api/v1/products/bad-one", json={**PRODUCT, **change})
+    assert response.status_code == 400, response.json
+    error = response.json["error"]
+    assert error["code"] == "invalid_request"
+    assert field in error["details"], error
+    assert partner.get("/api/v1/products/bad-one").status_code == 404
+
+
+def test_a_sku_of_another_product_is_a_conflict(partner):
+    partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    other = {"title": "Other", "variants": [{"sku": "RTJ-MOSS-M", "price": {"amount": 100, "currency": "EUR"}}]}
+    response = partner.put("/api/v1/products/other", json=other)
+    assert response.status_code == 409
+    assert "RTJ-MOSS-M" in response.json["error"]["message"]
+
+
+def test_search_by_sku_barcode_and_attribute_is_cursor_paged(partner):
+    partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    for n in range(5):
+        partner.put(f"/api/v1/products/tee-{n}", json={"title": f"Tempo Tee {n}", "variants": [{"sku": f"TEE-{n}", "price": {"amount": 2500, "currency": "EUR"}, "options": {"color": "Ember"}}]})
+    assert [p["handle"] for p in partner.get("/api/v1/products?q=RTJ-MOSS").json["items"]] == ["ridgeline-trail-jacket"]
+    assert [p["handle"] for p in partner.get("/api/v1/products?q=4006381333931").json["items"]] == ["ridgeline-trail-jacket"]
+    # UPC-A scanned as its EAN-13 form
+    assert [p["handle"] for p in partner.get("/api/v1/products?q=0036000291452").json["items"]] == ["ridgeline-trail-jacket"]
+    assert [p["handle"] for p in partner.get("/api/v1/products?q=moss jacket").json["items"]] == ["ridgeline-trail-jacket"]
+    seen, cursor = [], None
+    while True:
+        page = partner.get("/api/v1/products?q=ember&limit=2" + (f"&cursor={cursor}" if cursor else "")).json
+        seen += [p["handle"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"tee-{n}" for n in range(5)]
+    assert partner.get("/api/v1/products?cursor=!!nonsense").status_code == 400
+
+
+def test_barcode_lookup(partner):
+    partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    found = partner.get("/api/v1/barcodes/036000291452").json
+    assert found["sku"] == "RTJ-MOSS-L" and found["handle"] == "ridgeline-trail-jacket"
+    assert partner.get("/api/v1/barcodes/0000000000000").status_code == 404
+
+
+def test_stores_list_codes_names_time_zones(partner, create_location):
+    create_location("BER", "Berlin", timezone="Europe/Berlin")
+    create_location("WH", "Warehouse", kind="warehouse", timezone="Europe/Berlin")
+    body = partner.get("/api/v1/stores").json
+    assert body["next_cursor"] is None
+    assert {(s["code"], s["timezone"], s["kind"]) for s in body["items"]} == {("BER", "Europe/Berlin", "store"), ("WH", "Europe/Berlin", "warehouse")}
