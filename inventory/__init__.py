@@ -41,6 +41,7 @@ from .stock import (
     get_location,
     ledger_mismatches,
     list_locations,
+    low_stock,
     movements,
     record_movement,
     set_shelf_position,
@@ -57,7 +58,7 @@ __all__ = [
     "StockLevel", "StockMovement", "Transfer", "TransferLine", "Variant",
     "commit_reservation", "due_reservations", "expire_reservation", "get_reservation", "release_reservation",
     "reservation_payload", "reserve",
-    "count_location", "get_location", "ledger_mismatches", "list_locations", "movements", "record_movement",
+    "count_location", "get_location", "ledger_mismatches", "list_locations", "low_stock", "movements", "record_movement",
     "set_shelf_position", "stock_by_location",
     "create_transfer", "receive_transfer", "transfer_payload",
 ]

@@ -258,3 +258,23 @@ def ledger_mismatches() -> list[int]:
         select(StockLevel.id).outerjoin(sums, sums.c.stock_level_id == StockLevel.id).where(StockLevel.on_hand != func.coalesce(sums.c.total, 0))
     ).all()
     return [row.id for row in rows]
+
+
+def low_stock(store: str, cursor_after: int | None = None, limit: int = 50) -> list[dict]:
+    """Variants stocked at ``store`` whose available units are at or below their low-stock threshold
+    (out of stock included), ordered by stock row id for cursor paging."""
+    location = get_location(store)
+    query = (
+        select(StockLevel, Variant)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .where(StockLevel.location_id == location.id, StockLevel.on_hand - StockLevel.reserved <= StockLevel.low_stock_threshold)
+        .order_by(StockLevel.id)
+        .limit(limit)
+    )
+    if cursor_after is not None:
+        query = query.where(StockLevel.id > cursor_after)
+    return [
+        {"id": level.id, "sku": variant.sku, "store": location.code, "on_hand": level.on_hand, "reserved": level.reserved,
+         "available": level.available, "threshold": level.low_stock_threshold}
+        for level, variant in db.session.execute(query)
+    ]

@@ -176,3 +176,10 @@ def test_local_inventory_feed_is_tab_separated(partner, shop, set_stock):
     set_stock("S1", "JKT-M", 0)
     assert "out_of_stock" in partner.get("/api/v1/feeds/local-inventory?store=S1").get_data(as_text=True)
     assert partner.get("/api/v1/feeds/local-inventory?store=NOPE").status_code == 400
+
+
+def test_low_stock_lists_skus_at_or_below_their_threshold(partner, shop):
+    body = partner.get("/api/v1/stock/low?store=S1").json
+    assert [(i["sku"], i["available"], i["threshold"]) for i in body["items"]] == [("JKT-M", 1, 2)]
+    first = partner.get("/api/v1/stock/low?store=WH&limit=1").json
+    assert first["items"] == [] and first["next_cursor"] is None

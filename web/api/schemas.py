@@ -291,3 +291,18 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error = fields.Nested(ErrorBody)
+
+
+class LowStockQuery(Schema):
+    store = fields.String(required=True)
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class LowStockItem(AvailabilityItem):
+    threshold = fields.Integer()
+
+
+class LowStockPage(Schema):
+    items = fields.List(fields.Nested(LowStockItem))
+    next_cursor = fields.String(allow_none=True)

@@ -19,6 +19,8 @@ from .schemas import (
     FeedQuery,
     LedgerPage,
     LedgerQuery,
+    LowStockPage,
+    LowStockQuery,
     MovementIn,
     MovementOut,
     ReservationIn,
@@ -117,6 +119,20 @@ def create_movement(data):
 def list_movements(args):
     """The ledger of one SKU at one location, newest first."""
     return {"items": inventory.movements(args["store"], args["sku"], args["limit"]), "next_cursor": None}
+
+
+@blp.route("/stock/low", methods=["GET"])
+@require_scope("inventory:read")
+@blp.arguments(LowStockQuery, location="query")
+@blp.response(200, LowStockPage)
+def list_low_stock(args):
+    """Low-stock signals: SKUs at a location whose available units are at or below their threshold."""
+    from core.pagination import decode_cursor, encode_cursor
+
+    after = decode_cursor(args["cursor"])
+    items = inventory.low_stock(args["store"], after if isinstance(after, int) else None, args["limit"] + 1)
+    next_cursor = encode_cursor(items[args["limit"] - 1]["id"]) if len(items) > args["limit"] else None
+    return {"items": items[: args["limit"]], "next_cursor": next_cursor}
 
 
 @blp.route("/stock/counts", methods=["POST"])
