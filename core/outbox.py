@@ -8,7 +8,8 @@ committed, and records the outcome.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+import weakref
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,7 +33,7 @@ EVENT_TYPES = (
     "appointment.checked_in",
 )
 
-MAX_ATTEMPTS = 12  # ~ 6 hours of exponential backoff, then the delivery is dead
+MAX_ATTEMPTS = 12  # 11 waits of 5 s doubling (capped at an hour): about 2.4 hours, then the delivery is dead
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 3600
 
@@ -95,6 +96,7 @@ def register_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
     )
     db.session.add(endpoint)
     db.session.flush()
+    forget_endpoint_cache()
     return endpoint
 
 
@@ -113,20 +115,31 @@ def delete_endpoint(public_id: str) -> None:
         .values(status="dead", last_error="endpoint deleted")
     )
     db.session.flush()
+    forget_endpoint_cache()
 
 
 def _subscribers(event_type: str) -> list[int]:
-    cache = db.session.info.setdefault("outbox_endpoints", None)
-    if cache is None:
-        rows = db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True)))
-        cache = db.session.info["outbox_endpoints"] = [(row.id, set(row.events)) for row in rows]
-    return [endpoint_id for endpoint_id, events in cache if event_type in events or "*" in events]
+    """Active endpoints subscribed to ``event_type``, read once per transaction.
+
+    The cache lives only as long as the transaction that read it, so a long-lived session (the
+    dispatcher's, a test's) sees endpoints registered by other transactions since.
+    """
+    session = db.session()
+    cached = session.info.get("outbox_endpoints")
+    transaction = session.get_transaction()
+    if cached is None or transaction is None or cached[0]() is not transaction:
+        rows = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True)))
+        endpoints = [(row.id, set(row.events)) for row in rows]
+        session.info["outbox_endpoints"] = cached = (weakref.ref(session.get_transaction()), endpoints)
+    return [endpoint_id for endpoint_id, events in cached[1] if event_type in events or "*" in events]
 
 
 def emit(event_type: str, data: dict) -> OutboxEvent | None:
     """Record an event in the current transaction, with a pending delivery per subscriber.
 
-    Nothing is written when no endpoint subscribes to ``event_type``.
+    Nothing is written when no endpoint subscribes to ``event_type``; nothing survives when the
+    caller's transaction rolls back.  The payload's ``id`` (``evt_...``) is unique per event and
+    stays the same across retries, so receivers can drop the duplicates at-least-once delivery allows.
     """
     assert event_type in EVENT_TYPES, event_type
     endpoint_ids = _subscribers(event_type)
@@ -165,16 +178,28 @@ def claim_due_deliveries(limit: int = 50, lease_seconds: int = 60) -> list[Webho
     )
     if is_postgresql():
         query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-    deliveries = list(db.session.scalars(query))
+    deliveries = list(db.session.scalars(query.execution_options(populate_existing=True)))
     for delivery in deliveries:
         delivery.next_attempt_at = when + timedelta(seconds=lease_seconds)
     db.session.flush()
     return deliveries
 
 
-def record_delivery_result(delivery_id: int, ok: bool, error: str | None = None) -> WebhookDelivery:
-    """Mark a delivery delivered, or schedule its retry with exponential backoff (dead after MAX_ATTEMPTS)."""
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+def record_delivery_result(delivery_id: int, ok: bool, error: str | None = None, claimed_until: datetime | None = None) -> WebhookDelivery | None:
+    """Mark a delivery delivered, or schedule its retry with exponential backoff (dead after MAX_ATTEMPTS).
+
+    With ``claimed_until`` (the lease ``claim_due_deliveries`` set) the result is recorded only
+    while that claim still holds: if the lease ran out and another dispatcher claimed the
+    delivery since, or it was dropped (endpoint deleted), nothing changes and None is returned.
+    """
+    query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).execution_options(populate_existing=True)
+    if is_postgresql():
+        query = query.with_for_update(of=WebhookDelivery)
+    delivery = db.session.scalar(query)
+    if delivery is None:
+        return None
+    if claimed_until is not None and (delivery.status != "pending" or delivery.next_attempt_at != claimed_until):
+        return None
     delivery.attempts += 1
     when = clock.now()
     if ok:
@@ -186,7 +211,27 @@ def record_delivery_result(delivery_id: int, ok: bool, error: str | None = None)
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = "dead"
         else:
-            delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (delivery.attempts - 1))
-            delivery.next_attempt_at = when + timedelta(seconds=delay)
+            delivery.next_attempt_at = when + retry_delay(delivery.attempts)
     db.session.flush()
     return delivery
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt: 5 s, 10 s, 20 s ... capped at an hour."""
+    return timedelta(seconds=min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)))
+
+
+def release_claims(claims: list[tuple[int, datetime]]) -> int:
+    """Make claimed but unattempted deliveries due now again, each only if its claim (id, lease end)
+    still holds.  Used by a dispatcher that stops or runs short of lease before sending them."""
+    when = clock.now()
+    released = 0
+    for delivery_id, claimed_until in claims:
+        result = db.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at == claimed_until)
+            .values(next_attempt_at=when)
+            .execution_options(synchronize_session=False)
+        )
+        released += result.rowcount
+    return released

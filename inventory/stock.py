@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import clock
 from core.db import db
-from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
+from core.errors import Conflict, InsufficientStock, ValidationError
 from core.outbox import emit
 
 from .models import Location, ShelfPosition, StockLevel, StockMovement, Variant
@@ -278,3 +278,66 @@ def low_stock(store: str, cursor_after: int | None = None, limit: int = 50) -> l
          "available": level.available, "threshold": level.low_stock_threshold}
         for level, variant in db.session.execute(query)
     ]
+
+
+def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Opening stock", reference: str = "OPENING", actor: str = "") -> int:
+    """Bulk-load opening stock for (location code, SKU, units) rows that have no stock row yet.
+
+    Each new row gets the ledger line that explains it — a receipt of its units, or a count of 0
+    for a carried but sold-out SKU — so on hand equals the sum of movements, as
+    ``record_movement`` would leave it, at a fraction of the cost.  Meant for an initial load:
+    a pair that already has a stock row is a Conflict (nothing is written), and no events are
+    emitted.  Answers the number of rows written.
+    """
+    if not rows:
+        return 0
+    codes = {code for code, _, _ in rows}
+    skus = {sku for _, sku, _ in rows}
+    location_ids = dict(db.session.execute(select(Location.code, Location.id).where(Location.code.in_(codes))).all())
+    variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_(skus))).all())
+    missing = sorted(codes - set(location_ids)) + sorted(skus - set(variant_ids))
+    if missing:
+        raise ValidationError(f"unknown locations or SKUs: {', '.join(missing[:10])}", field="rows")
+    if any(units < 0 for _, _, units in rows):
+        raise ValidationError("opening stock cannot be negative", field="rows")
+    pairs = {(variant_ids[sku], location_ids[code]) for code, sku, _ in rows}
+    existing = db.session.execute(
+        select(StockLevel.variant_id, StockLevel.location_id).where(StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values())))
+    ).all()
+    clash = pairs & {(row.variant_id, row.location_id) for row in existing}
+    if clash:
+        raise Conflict(f"{len(clash)} of these rows already have stock; use record_movement for changes")
+    when = clock.now()
+    ordered = sorted(rows)
+    db.session.execute(
+        StockLevel.__table__.insert(),
+        [{"variant_id": variant_ids[sku], "location_id": location_ids[code], "on_hand": units, "reserved": 0, "low_stock_threshold": 2, "updated_at": when}
+         for code, sku, units in ordered],
+    )
+    level_ids = {
+        (row.variant_id, row.location_id): row.id
+        for row in db.session.execute(
+            select(StockLevel.id, StockLevel.variant_id, StockLevel.location_id).where(StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values())))
+        )
+    }
+    db.session.execute(
+        StockMovement.__table__.insert(),
+        [{"stock_level_id": level_ids[(variant_ids[sku], location_ids[code])], "kind": "receive" if units else "count", "quantity": units,
+          "on_hand_after": units, "counted": None if units else 0, "reason": reason if units else f"{reason}: sold out",
+          "reference": reference, "actor": actor, "created_at": when}
+         for code, sku, units in ordered],
+    )
+    return len(ordered)
+
+
+def set_shelf_positions(rows: list[tuple[str, str, str, str, str]]) -> int:
+    """Bulk-place (store code, SKU, zone, aisle, bay) rows that have no shelf position yet; answers the count."""
+    if not rows:
+        return 0
+    location_ids = dict(db.session.execute(select(Location.code, Location.id).where(Location.code.in_({r[0] for r in rows}))).all())
+    variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_({r[1] for r in rows}))).all())
+    db.session.execute(
+        ShelfPosition.__table__.insert(),
+        [{"location_id": location_ids[code], "variant_id": variant_ids[sku], "zone": zone, "aisle": aisle, "bay": bay} for code, sku, zone, aisle, bay in rows],
+    )
+    return len(rows)

@@ -115,6 +115,14 @@ def register_request_hooks(app: Flask) -> None:
     def mark_read_only():
         request.environ["shelfside.read_only_token"] = set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
 
+    @app.teardown_request
+    def reset_read_only(_error=None):
+        token = request.environ.pop("shelfside.read_only_token", None)
+        if token is not None:
+            from core.db import _sqlite_begin
+
+            _sqlite_begin.reset(token)
+
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code < 400:

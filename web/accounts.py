@@ -60,7 +60,9 @@ class Staff(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         if len(password) < 8:
             raise ValidationError("a password needs at least 8 characters", field="password")
-        self.password_hash = generate_password_hash(password)
+        from flask import current_app
+
+        self.password_hash = generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

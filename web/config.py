@@ -52,6 +52,7 @@ class Config:
     WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")
     WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
     OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
+    PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     JSON_SORT_KEYS = False
 
@@ -84,3 +85,4 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     SESSION_COOKIE_SECURE = False
     WEBHOOK_REQUIRE_HTTPS = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast in tests only; production keeps scrypt
