@@ -43,8 +43,10 @@ from .stock import (
     list_locations,
     low_stock,
     movements,
+    receive_opening_stock,
     record_movement,
     set_shelf_position,
+    set_shelf_positions,
     stock_by_location,
 )
 from .transfers import create_transfer, receive_transfer, transfer_payload
@@ -58,7 +60,7 @@ __all__ = [
     "StockLevel", "StockMovement", "Transfer", "TransferLine", "Variant",
     "commit_reservation", "due_reservations", "expire_reservation", "get_reservation", "release_reservation",
     "reservation_payload", "reserve",
-    "count_location", "get_location", "ledger_mismatches", "list_locations", "low_stock", "movements", "record_movement",
-    "set_shelf_position", "stock_by_location",
+    "count_location", "get_location", "ledger_mismatches", "list_locations", "low_stock", "movements", "receive_opening_stock", "record_movement",
+    "set_shelf_position", "set_shelf_positions", "stock_by_location",
     "create_transfer", "receive_transfer", "transfer_payload",
 ]
