@@ -21,6 +21,7 @@ def create_app(config=None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    app.json.sort_keys = False  # answers keep the contract's field order (sku, store, on_hand, ...)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "shelfside.db")

@@ -28,7 +28,7 @@ def register(app) -> None:
 @click.option("--products", default=300, show_default=True, help="How many products to generate.")
 def seed_demo(if_empty, products):
     """Load the demo brand: stores, warehouse, catalogue, stock, staff, a partner key, kiosks."""
-    from .demo import DEMO_LOGINS, has_data, seed
+    from .demo import has_data, seed
 
     if if_empty and has_data():
         click.echo("Demo data already loaded; nothing to do.")

@@ -54,7 +54,6 @@ class Config:
     OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    JSON_SORT_KEYS = False
 
     # flask-smorest / OpenAPI
     API_TITLE = "Shelfside API"
