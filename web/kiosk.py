@@ -1,4 +1,179 @@
-"""The in-store kiosk UI."""
-from flask import Blueprint
+"""The in-store kiosk UI: public, unauthenticated, bound to one store through a registered device.
+
+A device is activated once with the token from ``flask --app web create-kiosk STORE``; the
+session then remembers the device id (a permanent cookie) and every request re-checks that the
+device still exists and is not revoked.  Pages are GET only, rate-limited, and show catalogue
+and stock at this store — never staff or customer data, and no stock numbers beyond "only N left".
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_login import logout_user
+
+from core import db
+from core.errors import NotFound
+from inventory import list_categories, search_products, stock_by_location
+
+from .accounts import KioskDevice, find_kiosk
+from .extensions import limiter
+from .tablet import (
+    clean_description,
+    exact_variant,
+    image_src,
+    load_product_page,
+    price_label,
+    product_images,
+    product_stock_here,
+    split_stock,
+)
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+limiter.limit(lambda: current_app.config["PUBLIC_RATE_LIMIT"])(bp)
+
+SESSION_KEY = "kiosk_device_id"
+PAGE_SIZE = 24
+
+
+def _not_set_up(message: str | None = None):
+    return render_template("kiosk/not_set_up.html", message=message), 403
+
+
+@bp.before_request
+def require_device():
+    """Every kiosk page needs an activated device that still exists and is not revoked."""
+    g.kiosk = None
+    if request.endpoint == "kiosk.activate":
+        return None
+    device_id = session.get(SESSION_KEY)
+    device = db.session.get(KioskDevice, device_id) if isinstance(device_id, int) else None
+    if device is None or device.revoked_at is not None or not device.location.active:
+        session.pop(SESSION_KEY, None)
+        return _not_set_up()
+    g.kiosk = device
+    return None
+
+
+@bp.context_processor
+def kiosk_context():
+    device = g.get("kiosk")
+    return {"kiosk_store": device.location if device else None}
+
+
+@bp.get("/activate/<token>")
+def activate(token):
+    """Bind this browser to a registered kiosk.  Any staff session in it ends: a kiosk is public."""
+    device = find_kiosk(token)
+    if device is None:
+        return _not_set_up("This set-up link isn't valid any more.")
+    logout_user()
+    session.clear()
+    session[SESSION_KEY] = device.id
+    session.permanent = True
+    return redirect(url_for(".home"))
+
+
+# --- stock as a customer sees it -------------------------------------------------------------
+
+def kiosk_stock_view(rows: list[dict], store) -> dict:
+    """Stock at this store in words, where to find it, and whether it exists elsewhere."""
+    here, others, warehouses = split_stock(rows, store.id)
+    available = here["available"] if here else 0
+    if available <= 0:
+        state, label = "out", "Not in stock here"
+    elif here["low"]:
+        state, label = "low", f"Only {available} left here"
+    else:
+        state, label = "in", "In stock here"
+    return {
+        "state": state,
+        "label": label,
+        "shelf": here["shelf"].label if here and here["shelf"] and available > 0 else None,
+        "other_stores": [row["location"].name for row in others if row["available"] > 0],
+        "online": any(row["available"] > 0 for row in warehouses),
+    }
+
+
+def kiosk_cards(products, store) -> list[dict]:
+    variant_ids = [v.id for p in products for v in p.variants]
+    stock = stock_by_location(variant_ids) if variant_ids else {}
+    cards = []
+    for product in products:
+        total, low = product_stock_here(product.variants, stock, store.id)
+        if total <= 0:
+            badge = {"label": "Not in stock here", "kind": "none"}
+        elif low:
+            badge = {"label": f"Only {total} left here", "kind": "low"}
+        else:
+            badge = {"label": "In stock here", "kind": "ok"}
+        image = product.images[0] if product.images else None
+        cards.append({
+            "handle": product.handle,
+            "title": product.title,
+            "vendor": product.vendor,
+            "image": image_src(image.url) if image else None,
+            "image_alt": (image.alt if image else "") or product.title,
+            "price": price_label(product.variants),
+            "badge": badge,
+        })
+    return cards
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    return render_template("kiosk/home.html", categories=list_categories())
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()[:100]
+    cursor = request.args.get("cursor") or None
+    if not query:
+        return redirect(url_for(".home"))
+    if not cursor:
+        variant = exact_variant(query)
+        if variant is not None and variant.product.status == "active":
+            return redirect(url_for(".product", handle=variant.product.handle, sku=variant.sku))
+    products, next_cursor = search_products(query, cursor=cursor, limit=PAGE_SIZE)
+    return render_template(
+        "kiosk/results.html",
+        heading=f"Results for “{query}”",
+        query=query,
+        cards=kiosk_cards(products, g.kiosk.location),
+        more=url_for(".search", q=query, cursor=next_cursor) if next_cursor else None,
+        categories=list_categories() if not products else [],
+    )
+
+
+@bp.get("/categories/<slug>")
+def category(slug):
+    found = next((c for c in list_categories() if c.slug == slug), None)
+    if found is None:
+        raise NotFound("We couldn't find that category.")
+    cursor = request.args.get("cursor") or None
+    products, next_cursor = search_products("", cursor=cursor, limit=PAGE_SIZE, category=slug)
+    return render_template(
+        "kiosk/results.html",
+        heading=found.name,
+        query="",
+        cards=kiosk_cards(products, g.kiosk.location),
+        more=url_for(".category", slug=slug, cursor=next_cursor) if next_cursor else None,
+        categories=[],
+    )
+
+
+@bp.get("/products/<handle>")
+def product(handle):
+    store = g.kiosk.location
+    product, views, selected, picker = load_product_page(handle, store, stock_view=kiosk_stock_view, active_only=True)
+    return render_template(
+        "kiosk/product.html",
+        product=product,
+        description=clean_description(product.description),
+        images=product_images(product),
+        variants=views,
+        selected=selected,
+        picker=picker,
+        picker_data={"variants": [{"sku": v["sku"], "options": v["options"], "stock": v["stock"]["state"], "hint": ""} for v in views]},
+    )

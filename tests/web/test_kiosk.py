@@ -1,0 +1,181 @@
+"""The store kiosk: device activation, refusal without a device, stock at this store in words."""
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from core import clock, db
+from web.accounts import KioskDevice, create_staff, register_kiosk
+
+from tests.browser.shop import build_shop
+
+
+@pytest.fixture
+def shop():
+    return build_shop()
+
+
+@pytest.fixture
+def kiosk(client, shop):
+    """A test client activated as a kiosk of Berlin Mitte (S1)."""
+    device, token = register_kiosk("S1", "Entrance kiosk")
+    db.session.commit()
+    response = client.get(f"/kiosk/activate/{token}")
+    assert response.status_code == 302 and response.headers["Location"] == "/kiosk/"
+    client.device = device
+    return client
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def squash(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("path", ["/kiosk/", "/kiosk/search?q=runner", "/kiosk/categories/footwear", "/kiosk/products/trail-runner-gtx"])
+def test_kiosk_pages_without_an_activated_device_say_not_set_up_with_403(client, shop, path):
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "This screen isn't set up yet" in text(response) or "This screen isn&#39;t set up yet" in text(response)
+    assert "ask a member of staff" in text(response).lower()
+
+
+def test_a_wrong_activation_token_is_refused(client, shop):
+    response = client.get("/kiosk/activate/kio_not-a-real-token")
+    assert response.status_code == 403
+    assert client.get("/kiosk/").status_code == 403
+
+
+def test_activation_remembers_the_device_in_a_permanent_session(client, shop):
+    _, token = register_kiosk("S1", "Entrance kiosk")
+    db.session.commit()
+    response = client.get(f"/kiosk/activate/{token}")
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie
+    page = text(client.get("/kiosk/"))
+    assert "Berlin Mitte" in page and "Footwear" in page and "Jackets" in page
+
+
+def test_a_revoked_device_is_refused_on_its_next_request(kiosk):
+    assert kiosk.get("/kiosk/").status_code == 200
+    device = db.session.get(KioskDevice, kiosk.device.id)
+    device.revoked_at = clock.now()
+    db.session.commit()
+    assert kiosk.get("/kiosk/").status_code == 403
+    device.revoked_at = None  # un-revoking later does not bring back a session that was refused
+    db.session.commit()
+    assert kiosk.get("/kiosk/").status_code == 403
+
+
+def test_a_deleted_device_is_refused(kiosk):
+    db.session.delete(db.session.get(KioskDevice, kiosk.device.id))
+    db.session.commit()
+    assert kiosk.get("/kiosk/products/trail-runner-gtx").status_code == 403
+
+
+def test_a_revoked_token_cannot_activate_again(client, shop):
+    device, token = register_kiosk("S1", "Entrance kiosk")
+    device.revoked_at = clock.now()
+    db.session.commit()
+    assert client.get(f"/kiosk/activate/{token}").status_code == 403
+
+
+def test_kiosk_product_page_tells_stock_at_this_store_in_words_with_the_shelf(kiosk):
+    page = text(kiosk.get("/kiosk/products/trail-runner-gtx?sku=TR-41-MOSS"))
+
+    def panel(sku):
+        return squash(page.split(f'<section data-variant-panel data-sku="{sku}"')[1].split("</section>")[0])
+
+    assert "In stock here" in panel("TR-41-MOSS") and "Footwear wall · aisle A3 · bay 12" in panel("TR-41-MOSS")
+    assert "Also in stock at Hamburg Altona" in panel("TR-41-MOSS") and "Available online" in panel("TR-41-MOSS")
+    assert "Only 1 left here" in panel("TR-42-MOSS") and "aisle A3 · bay 13" in panel("TR-42-MOSS")
+    assert "Not in stock here" in panel("TR-43-MOSS") and "Hamburg Altona" in panel("TR-43-MOSS")
+    assert "a member of staff can order it for you" in panel("TR-43-MOSS")
+    assert "Sold out everywhere" in panel("TR-42-SLATE")
+    words = squash(page)
+    for number_talk in ["On hand", "Reserved", "available here", " 40 ", "WEB-1001"]:
+        assert number_talk not in words, number_talk
+    assert "€129.00" in words and "€159.00" in words
+    assert "<script>alert" not in page and "onerror" not in page
+
+
+def test_kiosk_browses_categories_and_searches_with_stock_here_badges(kiosk):
+    page = squash(text(kiosk.get("/kiosk/categories/footwear")))
+    assert "Trail Runner GTX" in page and "In stock here" in page and "Rain Shell" not in page
+    results = squash(text(kiosk.get("/kiosk/search?q=northpeak")))
+    assert "Only 1 left here" in results and "Not in stock here" in results
+    assert kiosk.get("/kiosk/categories/no-such-category").status_code == 404
+    empty = squash(text(kiosk.get("/kiosk/search?q=zzzz")))
+    assert "couldn't find anything" in empty.replace("&#39;", "'")
+
+
+def test_a_scanned_barcode_at_the_kiosk_opens_the_product(kiosk, shop):
+    response = kiosk.get("/kiosk/search?q=" + shop.barcodes["TR-42-MOSS"])
+    assert response.headers["Location"] == "/kiosk/products/trail-runner-gtx?sku=TR-42-MOSS"
+
+
+def test_draft_products_are_not_shown_at_the_kiosk(kiosk):
+    from inventory import get_product
+
+    get_product("rain-shell").status = "draft"
+    db.session.commit()
+    assert kiosk.get("/kiosk/products/rain-shell").status_code == 404
+    assert "Rain Shell" not in text(kiosk.get("/kiosk/search?q=rain"))
+
+
+def test_activating_a_kiosk_ends_any_staff_session_and_shows_no_staff_data(client, shop):
+    create_staff("ana@example.com", "Ana Ruiz", "manager", "correct-horse", ["S1"])
+    db.session.commit()
+    client.post("/login", data={"email": "ana@example.com", "password": "correct-horse"})
+    assert client.get("/tablet/").status_code == 200
+    _, token = register_kiosk("S1", "Entrance kiosk")
+    db.session.commit()
+    client.get(f"/kiosk/activate/{token}")
+    for path in ["/kiosk/", "/kiosk/products/trail-runner-gtx", "/kiosk/search?q=runner"]:
+        page = text(client.get(path))
+        assert "Ana" not in page and "ana@example.com" not in page and "Sign out" not in page and "csrf" not in page
+    assert client.get("/tablet/").status_code == 302  # the staff session is gone
+
+
+def test_kiosk_pages_are_read_only(kiosk):
+    assert kiosk.post("/kiosk/").status_code == 405
+    assert kiosk.post("/kiosk/products/trail-runner-gtx").status_code == 405
+
+
+def test_kiosk_errors_lead_back_to_the_kiosk_not_the_tablet(kiosk):
+    page = text(kiosk.get("/kiosk/products/nope"))
+    assert 'href="/kiosk/"' in page and "/tablet/" not in page
+
+
+def test_kiosk_pages_and_activation_guesses_are_rate_limited(tmp_path):
+    """Each kiosk route has PUBLIC_RATE_LIMIT per client address.  Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        os.environ["SHELFSIDE_INSTANCE_PATH"] = {str(tmp_path)!r}
+        from core import db
+        from web import create_app
+        from web.config import TestConfig
+
+        class Limited(TestConfig):
+            SQLALCHEMY_DATABASE_URI = "sqlite:///{tmp_path}/limit.db"
+            RATELIMIT_ENABLED = True
+            PUBLIC_RATE_LIMIT = "4 per minute"
+
+        app = create_app(Limited)
+        with app.app_context():
+            db.create_all()
+        client = app.test_client()
+        codes = [client.get("/kiosk/activate/guess-" + str(n)).status_code for n in range(5)]
+        codes += [client.get("/kiosk/").status_code for n in range(5)]
+        print(codes)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd(), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
