@@ -43,11 +43,18 @@ class Money:
 
     @classmethod
     def parse_decimal(cls, text: str, currency: str) -> Money:
-        """'12.50' in EUR -> Money(1250, 'EUR'); raises ValueError on anything else."""
+        """'12.50' or '1,299.00' in EUR -> Money; raises ValueError on anything else (a decimal
+        comma like '12,90' is refused rather than guessed at)."""
+        import re
         from decimal import Decimal, InvalidOperation
 
+        raw = str(text).strip()
+        if "," in raw:
+            if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):
+                raise ValueError(f"not a price: {text!r}")
+            raw = raw.replace(",", "")
         try:
-            value = Decimal(str(text).strip().replace(",", ""))
+            value = Decimal(raw)
         except InvalidOperation:
             raise ValueError(f"not a price: {text!r}") from None
         if not value.is_finite() or value < 0:

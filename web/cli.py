@@ -112,10 +112,15 @@ def create_kiosk(store, name):
 @click.option("--store", default=None, help="Location code to set 'Variant Inventory Qty' at (as a count).")
 def import_products(path, currency, store):
     """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
+    from core.errors import DomainError
     from inventory.imports import import_shopify_csv
 
-    with open(path, "rb") as handle:
-        report = import_shopify_csv(handle, currency=currency, stock_location=store)
+    try:
+        with open(path, "rb") as handle:
+            report = import_shopify_csv(handle, currency=currency, stock_location=store)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(report.summary())
     for problem in report.errors:

@@ -210,13 +210,13 @@ def csrf_client(app):
 
 def test_switching_store_and_signing_out_need_the_forms_csrf_token(csrf_client, shop):
     create_staff("ana@example.com", "Ana", "associate", PASSWORD, ["S1", "S2"])
-    db.session.commit()
+    store = shop.stores["S2"].id
+    db.session.commit()  # end this session's transaction: the second app's requests need the SQLite write lock
     login_page = text(csrf_client.get("/login"))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
     assert csrf_client.post("/login", data={"email": "ana@example.com", "password": PASSWORD, "csrf_token": token}).status_code == 302
     page = text(csrf_client.get("/tablet/"))
     form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    store = shop.stores["S2"].id
     assert csrf_client.post("/tablet/store", data={"store_id": store}).status_code == 400
     assert csrf_client.post("/tablet/store", data={"store_id": store, "csrf_token": form_token}).status_code == 302
     assert csrf_client.post("/logout").status_code == 400

@@ -1,0 +1,627 @@
+"""Import of a Shopify product CSV export into the catalogue.
+
+The file is read whole, grouped by handle and checked before anything is written, so that
+every problem is reported with the line it starts on (the header is line 1).  Each product is
+then written through ``upsert_product`` inside its own SAVEPOINT: a product that fails rolls
+back alone and the others go on.  Everything stays in the caller's transaction; the caller
+commits.
+
+What a retailer's exports really contain is handled: a byte-order mark, CRLF, quoted HTML
+spanning lines, Windows-1252 text, semicolon or tab separators from a spreadsheet, rows of one
+handle far apart, image-only rows, barcodes with a leading apostrophe or spaces, and
+barcodes a spreadsheet turned into scientific notation (reported, since they cannot be
+recovered).  Nothing silently disappears: a row or a value left out is in the report.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import selectinload
+
+from core.db import db
+from core.errors import DomainError, ValidationError
+from core.money import Money
+
+from .barcodes import equivalents, normalise
+from .catalogue import slugify, upsert_product
+from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
+from .stock import change_level, get_location, lock_levels
+
+REQUIRED_COLUMNS = ("Handle", "Title", "Variant SKU", "Variant Price")
+# a row with none of these is not a variant (it only adds an image, say)
+VARIANT_COLUMNS = (
+    "variant sku", "variant price", "variant compare at price", "variant barcode",
+    "option1 value", "option2 value", "option3 value",
+)
+OPTION_INDEXES = (1, 2, 3)
+STOCK_REASON = "Shopify import"
+BATCH = 500  # keys per IN (...) look-up
+LOCK_BATCH = 2000  # stock rows locked (and created) per statement
+
+_PLAIN_PRICE = re.compile(r"\d+(\.\d+)?")
+_THOUSANDS_COMMA_PRICE = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")  # 1,299.00
+_DECIMAL_COMMA_PRICE = re.compile(r"\d+,\d{1,2}|\d{1,3}(\.\d{3})+,\d{1,2}")  # 12,90 and 1.299,00 (a European spreadsheet)
+_SCIENTIFIC = re.compile(r"\d+([.,]\d+)?[eE][+-]?\d+")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(\.0+)?")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One reported problem.  ``skipped``: the row's content was not imported at all."""
+
+    line: int
+    message: str
+    skipped: bool = False
+
+
+@dataclass
+class ImportReport:
+    """What an import did: products created and updated, variants imported, stock counts recorded,
+    and every problem by line (``errors``, sorted by line; the rows behind them in ``skipped_lines``).
+    ``refused`` says why a file that could not be read imported nothing."""
+
+    created: int = 0
+    updated: int = 0
+    variants: int = 0
+    stock_counts: int = 0
+    stock_location: str | None = None
+    encoding: str = "UTF-8"
+    errors: list[ImportProblem] = field(default_factory=list)
+    skipped_lines: set[int] = field(default_factory=set)
+    refused: str = ""
+
+    def warn(self, line: int, message: str) -> None:
+        self.errors.append(ImportProblem(line, message))
+
+    def skip(self, line: int, message: str, rows: list[int] | None = None) -> None:
+        """Report ``message`` on ``line``; the rows on ``rows`` (default: that line) were not imported."""
+        self.errors.append(ImportProblem(line, message, skipped=True))
+        self.skipped_lines.update(rows or [line])
+
+    def refuse(self, line: int, reason: str) -> None:
+        self.errors.append(ImportProblem(line, f"{reason}; nothing imported", skipped=True))
+        self.refused = reason
+
+    def summary(self) -> str:
+        """One line for a human, e.g. 'imported 12 products (10 new, 2 updated, 41 variants); 1 row skipped'."""
+        if self.refused:
+            return f"nothing imported: {self.refused}"
+        products = self.created + self.updated
+        text = f"imported {_plural(products, 'product')} ({self.created} new, {self.updated} updated, {_plural(self.variants, 'variant')})"
+        if self.encoding != "UTF-8":
+            text += f" from {self.encoding} text"
+        if self.stock_location:
+            text += f"; {_plural(self.stock_counts, 'stock count')} recorded at {self.stock_location}"
+        notes = []
+        if self.skipped_lines:
+            notes.append(f"{_plural(len(self.skipped_lines), 'row')} skipped")
+        warnings = sum(1 for problem in self.errors if not problem.skipped)
+        if warnings:
+            notes.append(_plural(warnings, "warning"))
+        if notes:
+            text += "; " + ", ".join(notes)
+        return text
+
+
+def import_shopify_csv(file, currency: str = "EUR", stock_location: str | None = None) -> ImportReport:
+    """Create or update the products of a Shopify product CSV export; answers an ImportReport.
+
+    ``file`` is a binary file object (UTF-8 with or without a BOM, UTF-16 with a BOM, else read as
+    Windows-1252).  Prices are read in ``currency``.  With ``stock_location`` (a location code) each
+    tracked variant's "Variant Inventory Qty" becomes its on hand there: a ledger count, recorded
+    only when it differs from the on hand, under row locks taken in primary-key order; a count below
+    what reservations hold is refused and reported, as ``record_movement`` refuses it.
+
+    Guarantees: idempotent (products by handle, variants by SKU; importing the same file again
+    writes nothing, emits nothing and reports every product as updated); the file is the truth for
+    each product it names (``upsert_product`` drops variants it no longer lists, unless they have
+    stock history), except that a row skipped for a bad value leaves its existing variant as it was,
+    and an unusable barcode leaves the variant the barcode it had.  A product whose upsert fails is
+    rolled back alone to its SAVEPOINT and reported; every row or value not imported is reported with
+    its line.  Gift cards are not imported (reported).  A file that cannot be read as a Shopify CSV
+    imports nothing and says why (``report.refused``).  Nothing is committed: the caller commits.
+
+    Raises ValidationError for a malformed ``currency`` or an unknown ``stock_location``.
+    """
+    code = (currency or "").strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValidationError(f"currency must be a three-letter ISO 4217 code, not {currency!r}", field="currency")
+    location = get_location(stock_location, field="stock_location") if stock_location else None
+    report = ImportReport(stock_location=location.code if location else None)
+    rows, columns = _read_rows(file.read(), report)
+    if rows:
+        _ShopifyImport(report, code, columns, location.code if location else None).run(rows)
+    report.errors.sort(key=lambda problem: problem.line)
+    return report
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+@dataclass
+class _Row:
+    line: int
+    cells: dict[str, str]  # lower-cased column name -> stripped value
+
+    def __getitem__(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+
+def _read_rows(data: bytes | str, report: ImportReport) -> tuple[list[_Row], set[str]]:
+    text = _decode(data, report)
+    if text is None:
+        return [], set()
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    line = 1
+    try:
+        for cells in reader:
+            records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        report.refuse(line, f"the CSV cannot be read from here ({exc})")
+        return [], set()
+    if not records:
+        report.refuse(1, "the file is empty")
+        return [], set()
+    header: dict[str, int] = {}
+    for index, name in enumerate(records[0][1]):
+        header.setdefault(name.strip().lower(), index)
+    missing = [name for name in REQUIRED_COLUMNS if name.lower() not in header]
+    if missing:
+        report.refuse(1, f"not a Shopify product CSV: no column {', '.join(missing)}")
+        return [], set()
+    rows = []
+    for line, cells in records[1:]:
+        if any(cell.strip() for cell in cells):
+            rows.append(_Row(line, {name: _clean_cell(cells[i]) for name, i in header.items() if i < len(cells)}))
+    return rows, set(header)
+
+
+def _clean_cell(text: str) -> str:
+    """Stripped, with the line breaks inside a multi-line cell (HTML, say) as plain newlines."""
+    return text.strip().replace("\r\n", "\n")
+
+
+def _decode(data: bytes | str, report: ImportReport) -> str | None:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = (("utf-16", "UTF-16"),)
+    else:
+        candidates = (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"))
+    for encoding, label in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        report.encoding = label
+        return text
+    report.refuse(1, "the file is neither UTF-8 nor Windows-1252 text")
+    return None
+
+
+def _delimiter(text: str) -> str:
+    """',' as Shopify writes; ';' or a tab when a spreadsheet re-saved the file."""
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    for delimiter in (",", ";", "\t"):
+        if "handle" in (cell.strip().lower() for cell in next(csv.reader([first_line], delimiter=delimiter), [])):
+            return delimiter
+    return ","
+
+
+# --- drafts: what the file says, checked without the database -------------------------------
+
+@dataclass
+class _VariantDraft:
+    line: int
+    sku: str
+    options: dict[str, str]
+    price: Money | None = None
+    compare_at_price: Money | None = None
+    barcodes: list[str] = field(default_factory=list)
+    barcode_problem: str = ""
+    quantity: int | None = None
+    error: str = ""  # the row cannot be imported
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ProductDraft:
+    handle: str
+    line: int
+    lines: list[int]
+    fields: dict = field(default_factory=dict)
+    images: list[dict] = field(default_factory=list)
+    variants: list[_VariantDraft] = field(default_factory=list)
+    error: str = ""
+
+
+class _ShopifyImport:
+    def __init__(self, report: ImportReport, currency: str, columns: set[str], location_code: str | None):
+        self.report = report
+        self.currency = currency
+        self.columns = columns
+        self.location_code = location_code
+        self.sku_first_use: dict[str, tuple[str, int]] = {}  # SKU -> (handle, line) of its first row
+        self.barcode_claims: dict[str, tuple[str, int]] = {}  # 13-digit form -> (SKU, line) that took it
+
+    def run(self, rows: list[_Row]) -> None:
+        groups: dict[str, list[_Row]] = {}
+        for row in rows:
+            handle = row["handle"].lower()
+            if handle:
+                groups.setdefault(handle, []).append(row)
+            else:
+                self.report.skip(row.line, "no Handle; row skipped")
+        drafts = [self._draft_product(handle, group) for handle, group in groups.items()]
+        saved = self._save(drafts)
+        if self.location_code:
+            self._count_stock(saved)
+
+    def _draft_product(self, handle: str, rows: list[_Row]) -> _ProductDraft:
+        main = next((row for row in rows if row["title"]), None)
+        draft = _ProductDraft(handle=handle, line=(main or rows[0]).line, lines=[row.line for row in rows])
+        if main is None:
+            draft.error = f"product '{handle}' has no Title on any of its rows; skipped"
+            return draft
+        if main["gift card"].lower() == "true":
+            draft.error = f"product '{handle}' is a gift card; gift cards are not imported"
+            return draft
+        category = main["type"] or main["product category"].split(">")[-1].strip()
+        draft.fields = {
+            "handle": handle,
+            "title": main["title"],
+            "description": main["body (html)"],
+            "vendor": main["vendor"],
+            "category": category or None,
+            "status": self._status(handle, main),
+            "tags": list(dict.fromkeys(tag.strip() for tag in main["tags"].split(",") if tag.strip())),
+        }
+        too_long = _too_long(
+            ("Title", main["title"], Product.title), ("Vendor", main["vendor"], Product.vendor), ("Type", category, Category.name)
+        )
+        if too_long:
+            draft.error = f"product '{handle}': {too_long}; skipped"
+            return draft
+        draft.images = self._images(handle, rows)
+        option_names = [
+            next((row[f"option{i} name"] for row in (main, *rows) if row[f"option{i} name"]), "") for i in OPTION_INDEXES
+        ]
+        draft.variants = [self._draft_variant(handle, row, option_names) for row in rows if any(row[c] for c in VARIANT_COLUMNS)]
+        return draft
+
+    def _status(self, handle: str, row: _Row) -> str:
+        if "status" not in self.columns:
+            return "draft" if row["published"].lower() == "false" else "active"
+        status = row["status"].lower()
+        if not status:
+            return "active"
+        if status in PRODUCT_STATUSES:
+            return status
+        self.report.warn(row.line, f"product '{handle}': Status {row['status']!r} is not active, draft or archived; imported as draft")
+        return "draft"
+
+    def _images(self, handle: str, rows: list[_Row]) -> list[dict]:
+        """Every row's image, by Image Position (images without one last, in file order), each URL once."""
+        found = []
+        for order, row in enumerate(rows):
+            url = row["image src"]
+            if not url:
+                continue
+            too_long = _too_long(("Image Src", url, ProductImage.url), ("Image Alt Text", row["image alt text"], ProductImage.alt))
+            if too_long:
+                self.report.warn(row.line, f"product '{handle}': {too_long}; image left out")
+                continue
+            position = row["image position"]
+            found.append((not position.isdigit(), int(position) if position.isdigit() else 0, order, url, row["image alt text"]))
+        images: dict[str, str] = {}
+        for *_, url, alt in sorted(found):
+            images.setdefault(url, alt)
+        return [{"url": url, "alt": alt} for url, alt in images.items()]
+
+    def _draft_variant(self, handle: str, row: _Row, option_names: list[str]) -> _VariantDraft:
+        options = {}
+        for i, default_name in zip(OPTION_INDEXES, option_names):
+            value = row[f"option{i} value"]
+            name = (row[f"option{i} name"] or default_name or f"option{i}").lower()
+            if value and not (name == "title" and value == "Default Title"):
+                options[name] = value
+        variant = _VariantDraft(line=row.line, sku=row["variant sku"], options=options)
+        sku = variant.sku
+        if not sku:
+            variant.error = f"no Variant SKU for '{handle}' ({' / '.join(options.values()) or 'Default Title'}): Shelfside needs one"
+            return variant
+        too_long = _too_long(("Variant SKU", sku, Variant.sku))
+        if too_long:
+            variant.error = too_long
+            return variant
+        if not row["variant price"]:
+            variant.error = f"SKU {sku}: no Variant Price"
+            return variant
+        try:
+            variant.price = _parse_price(row["variant price"], self.currency, "Variant Price")
+        except ValueError as exc:
+            variant.error = f"SKU {sku}: {exc}"
+            return variant
+        compare = row["variant compare at price"]
+        if compare:
+            try:
+                variant.compare_at_price = _parse_price(compare, self.currency, "Variant Compare At Price")
+            except ValueError as exc:
+                variant.warnings.append(f"SKU {sku}: {exc}; imported without a compare-at price")
+            if variant.compare_at_price is not None and variant.compare_at_price.amount == 0:
+                variant.compare_at_price = None
+        if row["variant barcode"]:
+            code, problem = _parse_barcode(row["variant barcode"])
+            variant.barcodes = [code] if code else []
+            variant.barcode_problem = f"SKU {sku}: {problem}" if problem else ""
+        if self.location_code:
+            variant.quantity = self._quantity(sku, row, variant.warnings)
+        return variant
+
+    def _quantity(self, sku: str, row: _Row, warnings: list[str]) -> int | None:
+        """The count to record, or None: no quantity, or Shopify does not track this variant's inventory."""
+        text = row["variant inventory qty"]
+        if not text or ("variant inventory tracker" in self.columns and not row["variant inventory tracker"]):
+            return None
+        if not _WHOLE_NUMBER.fullmatch(text):
+            warnings.append(f"SKU {sku}: Variant Inventory Qty {text!r} is not a whole number; stock not counted")
+            return None
+        quantity = int(text.split(".")[0])
+        if quantity < 0:
+            warnings.append(f"SKU {sku}: Variant Inventory Qty {quantity} is negative (oversold online?); counted as 0")
+            return 0
+        return quantity
+
+    # --- checks against the file and the database, then the writes --------------------------
+
+    def _save(self, drafts: list[_ProductDraft]) -> list[tuple[Product, _ProductDraft]]:
+        skus = [v.sku for d in drafts for v in d.variants if v.sku]
+        sku_owners = dict(_in_batches(skus, lambda chunk: select(Variant.sku, Product.handle).join(Product).where(Variant.sku.in_(chunk))))
+        codes = [form for d in drafts for v in d.variants for code in v.barcodes for form in equivalents(code)]
+        barcode_owners = dict(
+            _in_batches(codes, lambda chunk: select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(chunk)))
+        )
+        existing = {
+            product.handle: product
+            for product in _in_batches(
+                [d.handle for d in drafts],
+                lambda chunk: select(Product).where(Product.handle.in_(chunk)).options(
+                    selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images)
+                ),
+                scalars=True,
+            )
+        }
+        saved = []
+        for draft in drafts:
+            if draft.error:
+                self.report.skip(draft.line, draft.error, draft.lines)
+                continue
+            product = existing.get(draft.handle)
+            data = self._product_input(draft, product, sku_owners, barcode_owners)
+            if data is None:
+                continue
+            if product is not None and _input_of(product) == _comparable(data):
+                self.report.updated += 1
+            else:
+                try:
+                    with db.session.begin_nested():
+                        product, created = upsert_product(data)
+                except (DomainError, IntegrityError, DataError) as exc:
+                    reason = exc.message if isinstance(exc, DomainError) else str(getattr(exc, "orig", exc)).splitlines()[0]
+                    self.report.skip(draft.line, f"product '{draft.handle}' not imported: {reason}", draft.lines)
+                    continue
+                if created:
+                    self.report.created += 1
+                else:
+                    self.report.updated += 1
+            self.report.variants += len(data["variants"])
+            saved.append((product, draft))
+        return saved
+
+    def _product_input(self, draft: _ProductDraft, product: Product | None, sku_owners: dict, barcode_owners: dict) -> dict | None:
+        """The upsert_product data for a draft, reporting each variant left out; None when none is left."""
+        current = {variant.sku: _variant_input(variant) for variant in product.variants} if product else {}
+        variants = []
+        for variant in draft.variants:
+            clash = self._sku_clash(draft.handle, variant, sku_owners)
+            if clash:
+                variant.error = clash
+                self.report.skip(variant.line, f"{clash}; row skipped")
+                continue
+            if variant.sku:
+                self.sku_first_use[variant.sku] = (draft.handle, variant.line)
+            if variant.error:
+                if variant.sku in current:
+                    variants.append(current[variant.sku])
+                    self.report.skip(variant.line, f"{variant.error}; SKU {variant.sku} left as it was")
+                else:
+                    self.report.skip(variant.line, f"{variant.error}; variant skipped")
+                continue
+            for warning in variant.warnings:
+                self.report.warn(variant.line, warning)
+            barcodes = self._barcodes(variant, current.get(variant.sku), barcode_owners)
+            variants.append({
+                "sku": variant.sku, "price": variant.price, "compare_at_price": variant.compare_at_price,
+                "barcodes": barcodes, "options": variant.options,
+            })
+        if not variants:
+            self.report.skip(draft.line, f"product '{draft.handle}' has no variant that can be imported; skipped", draft.lines)
+            return None
+        return {**draft.fields, "images": draft.images, "variants": variants}
+
+    def _sku_clash(self, handle: str, variant: _VariantDraft, sku_owners: dict) -> str:
+        if not variant.sku:
+            return ""
+        if variant.sku in self.sku_first_use:
+            other, line = self.sku_first_use[variant.sku]
+            if other == handle:
+                return f"SKU {variant.sku} is listed twice (first on line {line})"
+            return f"SKU {variant.sku} is already used by product '{other}' on line {line}"
+        owner = sku_owners.get(variant.sku)
+        if owner and owner != handle:
+            return f"SKU {variant.sku} belongs to product '{owner}'"
+        return ""
+
+    def _barcodes(self, variant: _VariantDraft, current: dict | None, barcode_owners: dict) -> list[str]:
+        """The variant's barcodes: the file's when usable, else the ones it has (reported either way)."""
+        problem = variant.barcode_problem
+        for code in variant.barcodes:
+            claim = self.barcode_claims.get(_canonical_barcode(code))
+            owner = next((barcode_owners[form] for form in equivalents(code) if form in barcode_owners), None)
+            if claim and claim[0] != variant.sku:
+                problem = f"SKU {variant.sku}: barcode {code} is also given to SKU {claim[0]} on line {claim[1]}"
+            elif owner and owner != variant.sku:
+                problem = f"SKU {variant.sku}: barcode {code} belongs to SKU {owner}"
+        if not problem:
+            codes = variant.barcodes
+        else:
+            codes = [
+                code for code in (current or {}).get("barcodes", [])
+                if self.barcode_claims.get(_canonical_barcode(code), (variant.sku,))[0] == variant.sku
+            ]
+            kept = f"kept its barcode {', '.join(codes)}" if codes else "imported without a barcode"
+            self.report.warn(variant.line, f"{problem}; {kept}")
+        for code in codes:
+            self.barcode_claims.setdefault(_canonical_barcode(code), (variant.sku, variant.line))
+        return codes
+
+    def _count_stock(self, saved: list[tuple[Product, _ProductDraft]]) -> None:
+        """Record a count (the ledger keeps the variance) where the file's quantity differs from the on hand.
+
+        Works like ``record_movement(store, sku, "count", quantity)`` for each variant, but locks every
+        row it changes at once, in primary-key order (``stock.lock_levels``), which is both the stock
+        module's deadlock discipline and thousands of statements fewer.  A count below what is held for
+        reservations is refused and reported, as record_movement refuses it.
+        """
+        location = get_location(self.location_code)
+        variant_ids = {variant.sku: variant.id for product, _ in saved for variant in product.variants}
+        wanted = {
+            variant_ids[variant.sku]: (variant.sku, variant.quantity, variant.line)
+            for _, draft in saved for variant in draft.variants
+            if variant.quantity is not None and not variant.error and variant.sku in variant_ids
+        }
+        on_hand = dict(
+            _in_batches(
+                list(wanted),
+                lambda chunk: select(StockLevel.variant_id, StockLevel.on_hand).where(
+                    StockLevel.location_id == location.id, StockLevel.variant_id.in_(chunk)
+                ),
+            )
+        )
+        changing = sorted(variant_id for variant_id, (_, quantity, _) in wanted.items() if on_hand.get(variant_id, 0) != quantity)
+        for start in range(0, len(changing), LOCK_BATCH):
+            levels = lock_levels([(variant_id, location.id) for variant_id in changing[start:start + LOCK_BATCH]], create=True)
+            for (variant_id, _), level in sorted(levels.items()):
+                sku, quantity, line = wanted[variant_id]
+                if level.on_hand == quantity:
+                    continue
+                if quantity < level.reserved:
+                    self.report.warn(line, (
+                        f"SKU {sku}: on hand at {location.code} not set to {quantity}: {level.reserved} are held for reservations;"
+                        " release holds before recording this count"
+                    ))
+                    continue
+                change_level(
+                    level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=STOCK_REASON, sku=sku
+                )
+                self.report.stock_counts += 1
+        db.session.flush()
+
+
+# --- values -----------------------------------------------------------------------------------
+
+def _parse_price(text: str, currency: str, column: str) -> Money:
+    """A price as Shopify writes it (129, 129.00), or as a spreadsheet re-saved it (1,299.00, 129,00)."""
+    compact = text.replace(" ", "").replace("\u00a0", "")
+    if _THOUSANDS_COMMA_PRICE.fullmatch(compact):
+        compact = compact.replace(",", "")
+    elif _DECIMAL_COMMA_PRICE.fullmatch(compact):
+        compact = compact.replace(".", "").replace(",", ".")
+    elif not _PLAIN_PRICE.fullmatch(compact):
+        raise ValueError(f"{column} {text!r} is not a price")
+    try:
+        return Money.parse_decimal(compact, currency)
+    except ValueError:
+        raise ValueError(f"{column} {text!r} has more decimals than {currency} allows") from None
+
+
+def _parse_barcode(text: str) -> tuple[str | None, str]:
+    """(code, '') for a valid EAN-13 or UPC-A, else (None, what is wrong with it)."""
+    cleaned = text.lstrip("'").replace(" ", "").replace("-", "")
+    if _SCIENTIFIC.fullmatch(cleaned):
+        return None, f"barcode {text!r} is in scientific notation (a spreadsheet rounded it) and cannot be recovered"
+    if re.fullmatch(r"\d+\.0+", cleaned):
+        cleaned = cleaned.split(".")[0]
+    try:
+        code, _ = normalise(cleaned)
+    except ValidationError as exc:
+        return None, f"barcode {exc.message}"
+    return code, ""
+
+
+def _canonical_barcode(code: str) -> str:
+    return code if len(code) == 13 else "0" + code
+
+
+def _too_long(*checks) -> str:
+    """What is too long for its column among (label, value, column) checks, or ''."""
+    for label, value, column in checks:
+        limit = column.property.columns[0].type.length
+        if value and len(value) > limit:
+            return f"{label} is longer than {limit} characters"
+    return ""
+
+
+def _variant_input(variant: Variant) -> dict:
+    return {
+        "sku": variant.sku, "title": variant.title, "price": variant.price, "compare_at_price": variant.compare_at_price,
+        "barcodes": [barcode.code for barcode in variant.barcodes], "options": dict(variant.options or {}),
+    }
+
+
+def _input_of(product: Product) -> tuple:
+    """A stored product in the comparable form of its upsert data."""
+    return _comparable({
+        "title": product.title, "description": product.description, "vendor": product.vendor,
+        "category": product.category.name if product.category else None, "status": product.status, "tags": product.tags,
+        "images": [{"url": image.url, "alt": image.alt} for image in product.images],
+        "variants": [_variant_input(variant) for variant in product.variants],
+    })
+
+
+def _comparable(data: dict) -> tuple:
+    """What upsert_product would store for ``data``, as a value: equal means an upsert would change nothing."""
+    variants = []
+    for variant in data["variants"]:
+        options = {str(k).lower(): str(v) for k, v in (variant.get("options") or {}).items() if v not in (None, "")}
+        title = variant.get("title") or " / ".join(options.values()) or "Default"
+        variants.append((
+            variant["sku"], title, variant["price"], variant.get("compare_at_price"), sorted(variant.get("barcodes") or []), options,
+        ))
+    category = (data.get("category") or "").strip()
+    return (
+        data["title"], data.get("description") or "", data.get("vendor") or "", slugify(category) if category else None,
+        data.get("status") or "active", list(data.get("tags") or []),
+        [(image["url"], image.get("alt") or "") for image in data.get("images") or []], variants,
+    )
+
+
+def _in_batches(keys: list, statement, scalars: bool = False) -> list:
+    """Run ``statement(chunk)`` over the distinct keys, BATCH at a time; answers every row (or scalar)."""
+    keys = list(dict.fromkeys(keys))
+    found = []
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start:start + BATCH]
+        found += db.session.scalars(statement(chunk)).all() if scalars else db.session.execute(statement(chunk)).all()
+    return found
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

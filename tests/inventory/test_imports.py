@@ -1,0 +1,471 @@
+"""Importing a Shopify product CSV export: what lands in the catalogue, and what the report says."""
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import inventory
+from core import db
+from core.errors import ValidationError
+from core.outbox import OutboxEvent, register_endpoint
+from inventory import (
+    Barcode,
+    Product,
+    ProductImage,
+    StockMovement,
+    Variant,
+    get_product,
+    import_shopify_csv,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
+CLEAN = FIXTURES / "clean_export.csv"
+MESSY = FIXTURES / "messy_export.csv"
+CDN = "https://cdn.shopify.com/s/files/1/0612/3456/7890/products/"
+HEADER = "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Barcode,Variant Inventory Qty,Status\n"
+
+
+def import_file(path, **options):
+    with open(path, "rb") as handle:
+        report = import_shopify_csv(handle, **options)
+    db.session.commit()
+    return report
+
+
+def import_text(text, encoding="utf-8", **options):
+    report = import_shopify_csv(io.BytesIO(text.encode(encoding)), **options)
+    db.session.commit()
+    return report
+
+
+def problems(report):
+    return [(problem.line, problem.message) for problem in report.errors]
+
+
+def on_hand(sku, store="S1"):
+    items, _ = inventory.availability([sku], store)
+    return items[0]["on_hand"]
+
+
+def variants_of(handle):
+    return {variant.sku: variant for variant in get_product(handle).variants}
+
+
+def catalogue_snapshot():
+    return {
+        "products": db.session.execute(select(Product.id, Product.handle, Product.title, Product.status, Product.updated_at).order_by(Product.id)).all(),
+        "variants": db.session.execute(
+            select(Variant.id, Variant.sku, Variant.options, Variant.price_amount, Variant.compare_at_amount, Variant.position).order_by(Variant.id)
+        ).all(),
+        "barcodes": db.session.execute(select(Barcode.id, Barcode.code, Barcode.variant_id).order_by(Barcode.id)).all(),
+        "images": db.session.execute(select(ProductImage.id, ProductImage.url, ProductImage.position).order_by(ProductImage.id)).all(),
+        "movements": db.session.scalar(select(func.count()).select_from(StockMovement)),
+        "events": db.session.scalar(select(func.count()).select_from(OutboxEvent)),
+    }
+
+
+# --- a clean export -----------------------------------------------------------------------
+
+def test_clean_export_creates_every_product_with_its_variants_options_and_prices():
+    report = import_file(CLEAN)
+
+    assert (report.created, report.updated, report.variants, report.errors) == (4, 0, 8, [])
+    assert report.summary() == "imported 4 products (4 new, 0 updated, 8 variants)"
+    jacket = get_product("trail-jacket")
+    assert (jacket.title, jacket.vendor, jacket.status, jacket.category.name) == ("Trail Jacket", "Northwind Outfitters", "active", "Jackets")
+    assert jacket.tags == ["new-in", "outdoor", "waterproof"]
+    assert jacket.description == '<p>A light, waterproof shell for wet trails.</p><ul><li>3-layer recycled nylon</li><li>Taped seams, "helmet-ready" hood</li></ul>'
+    assert [(v.sku, v.options, v.title, v.price_amount, v.compare_at_amount, v.currency, [b.code for b in v.barcodes]) for v in jacket.variants] == [
+        ("JKT-TRAIL-M-MOSS", {"size": "M", "color": "Moss"}, "M / Moss", 12900, 15900, "EUR", ["4006381333931"]),
+        ("JKT-TRAIL-L-MOSS", {"size": "L", "color": "Moss"}, "L / Moss", 12900, 15900, "EUR", ["4006381333948"]),
+        ("JKT-TRAIL-M-INK", {"size": "M", "color": "Ink"}, "M / Ink", 12900, None, "EUR", ["4006381333955"]),
+        ("JKT-TRAIL-L-INK", {"size": "L", "color": "Ink"}, "L / Ink", 13500, None, "EUR", ["4006381333962"]),
+    ]
+    assert inventory.find_variant_by_barcode("4006381333962").sku == "JKT-TRAIL-L-INK"
+    poncho = get_product("rain-poncho")
+    assert (poncho.status, poncho.category.name, variants_of("rain-poncho")["PONCHO-OS"].price_amount) == ("archived", "Outerwear", 3995)
+    assert variants_of("rain-poncho")["PONCHO-OS"].barcodes == []
+
+
+def test_image_only_rows_add_images_ordered_by_image_position():
+    import_file(CLEAN)
+
+    assert [(image.url, image.alt) for image in get_product("trail-jacket").images] == [
+        (CDN + "trail-jacket-moss-front.jpg?v=1712345678", "Trail Jacket in Moss, front"),
+        (CDN + "trail-jacket-moss-back.jpg?v=1712345678", "Trail Jacket in Moss, back"),
+        (CDN + "trail-jacket-ink-front.jpg?v=1712345679", "Trail Jacket in Ink, front"),
+        (CDN + "trail-jacket-hood.jpg?v=1712345679", "The helmet-ready hood"),
+    ]
+    assert [image.alt for image in get_product("canvas-tote").images] == ["Canvas Tote, natural", "Canvas Tote, black"]
+
+
+def test_category_falls_back_to_the_last_segment_of_the_product_category():
+    import_file(CLEAN)
+
+    tote = get_product("canvas-tote")
+    assert (tote.category.name, tote.status, tote.tags) == ("Handbags", "draft", [])
+    assert [(v.sku, v.options) for v in tote.variants] == [("TOTE-NATURAL", {"color": "Natural"}), ("TOTE-BLACK", {"color": "Black"})]
+
+
+def test_default_title_product_has_one_variant_without_options():
+    import_file(CLEAN)
+
+    (beanie,) = get_product("merino-beanie").variants
+    assert (beanie.sku, beanie.options, beanie.title, beanie.price_amount) == ("BEANIE-MERINO", {}, "Default", 2900)
+
+
+# --- re-import --------------------------------------------------------------------------------
+
+def test_reimport_updates_instead_of_duplicating_and_changes_nothing_else(create_location):
+    create_location("S1")
+    register_endpoint("https://partner.example/hooks", ["*"])
+    db.session.commit()
+    first = import_file(CLEAN, stock_location="S1")
+    before = catalogue_snapshot()
+
+    again = import_file(CLEAN, stock_location="S1")
+
+    assert (first.created, first.updated, first.stock_counts) == (4, 0, 6)
+    assert (again.created, again.updated, again.variants, again.stock_counts, again.errors) == (0, 4, 8, 0, [])
+    assert again.summary() == "imported 4 products (0 new, 4 updated, 8 variants); 0 stock counts recorded at S1"
+    assert catalogue_snapshot() == before
+    assert len(before["products"]) == 4 and len(before["variants"]) == 8 and before["events"] > 0
+
+
+def test_reimport_applies_what_changed_in_the_file():
+    import_file(CLEAN)
+    text = CLEAN.read_text(encoding="utf-8")
+    changed = "\n".join(
+        line for line in text.replace("JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,129.00", "JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,119.00").splitlines()
+        if "trail-jacket-hood.jpg" not in line
+    )
+
+    report = import_text(changed)
+
+    assert (report.created, report.updated) == (0, 4)
+    assert variants_of("trail-jacket")["JKT-TRAIL-M-MOSS"].price_amount == 11900
+    assert len(get_product("trail-jacket").images) == 3
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 4
+
+
+def test_a_bad_price_on_reimport_leaves_the_existing_variant_as_it_was():
+    import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,TEE-M,20.00,,,\n")
+
+    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,22.00,,,active\ntee,,,M,TEE-M,twenty,,,\n")
+
+    assert problems(report) == [(3, "SKU TEE-M: Variant Price 'twenty' is not a price; SKU TEE-M left as it was")]
+    assert {sku: v.price_amount for sku, v in variants_of("tee").items()} == {"TEE-S": 2200, "TEE-M": 2000}
+
+
+def test_an_unreadable_barcode_on_reimport_keeps_the_barcode_the_variant_has():
+    import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,4006381333931,,active\n")
+
+    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,4.00638E+12,,active\n")
+
+    assert problems(report) == [
+        (2, "SKU TEE-S: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; kept its barcode 4006381333931")
+    ]
+    assert [b.code for b in variants_of("tee")["TEE-S"].barcodes] == ["4006381333931"]
+
+
+# --- a messy export ---------------------------------------------------------------------------
+
+def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
+    report = import_file(MESSY)
+
+    assert (report.created, report.updated, report.variants) == (3, 0, 5)
+    assert sorted(p.handle for p in db.session.scalars(select(Product))) == ["field-cap", "linen-shirt", "wool-socks"]
+    shirt = get_product("linen-shirt")
+    assert shirt.description == (
+        "<p>Breathable linen, garment-washed for a soft hand.</p>\n<ul>\n<li>100% European flax, 180 g/m²</li>\n"
+        '<li>Relaxed fit; between sizes, size down</li>\n</ul>\n<p>Our "summer uniform", in sand and indigo.</p>'
+    )
+    assert (shirt.title, shirt.vendor, shirt.category.name, shirt.tags, shirt.status) == ("Linen Shirt", "Atelier Nord", "Shirts", ["linen", "summer", "shirts"], "active")
+    assert [(v.sku, v.options, v.price_amount, v.compare_at_amount) for v in shirt.variants] == [
+        ("LIN-S-SAND", {"size": "S", "colour": "Sand"}, 7900, None),
+        ("LIN-M-SAND", {"size": "M", "colour": "Sand"}, 7900, None),
+        ("LIN-M-INDIGO", {"size": "M", "colour": "Indigo"}, 8400, 9900),
+    ]
+    assert [image.alt for image in shirt.images] == ["Linen Shirt, sand", "Indigo, close-up of the weave, collar"]
+
+
+def test_messy_export_reports_each_problem_on_the_line_its_row_starts():
+    report = import_file(MESSY)
+
+    assert problems(report) == [
+        (9, "no Variant SKU for 'linen-shirt' (L / Sand): Shelfside needs one; variant skipped"),
+        (11, "SKU LIN-M-INDIGO: barcode '5901234123496' has a wrong check digit (expected 5); imported without a barcode"),
+        (12, "SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped"),
+        (13, "SKU CAP-FIELD: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; imported without a barcode"),
+        (14, "product 'gift-card' is a gift card; gift cards are not imported"),
+    ]
+    assert report.summary() == "imported 3 products (3 new, 0 updated, 5 variants); 4 rows skipped, 2 warnings"
+
+
+def test_barcodes_lose_apostrophes_and_spaces_and_twelve_digit_upcs_are_kept():
+    import_file(MESSY)
+
+    assert [(b.code, b.symbology) for b in variants_of("linen-shirt")["LIN-S-SAND"].barcodes] == [("5901234123471", "ean13")]
+    assert [b.code for b in variants_of("linen-shirt")["LIN-M-SAND"].barcodes] == ["5901234123488"]
+    assert [(b.code, b.symbology) for b in variants_of("wool-socks")["SOCK-WOOL"].barcodes] == [("036000291452", "upca")]
+    assert inventory.find_variant_by_barcode("0036000291452").sku == "SOCK-WOOL"
+    assert variants_of("linen-shirt")["LIN-M-INDIGO"].barcodes == []
+    assert variants_of("field-cap")["CAP-FIELD"].barcodes == []
+
+
+def test_published_false_without_a_status_column_is_a_draft_and_default_title_has_no_options():
+    import_file(MESSY)
+
+    socks = get_product("wool-socks")
+    assert (socks.status, socks.variants[0].options, socks.variants[0].price_amount) == ("draft", {}, 1250)
+    assert get_product("field-cap").status == "active"
+
+
+def test_rows_of_one_handle_need_not_be_adjacent_nor_in_the_same_case():
+    import_file(MESSY)
+
+    assert db.session.scalar(select(func.count()).select_from(Product).where(Product.handle == "linen-shirt")) == 1
+    assert variants_of("linen-shirt")["LIN-M-INDIGO"].product.handle == "linen-shirt"
+
+
+def test_windows_1252_export_is_read_and_missing_optional_columns_are_tolerated():
+    report = import_file(FIXTURES / "windows_1252_export.csv")
+
+    mug = get_product("cafe-creme-mug")
+    assert (mug.title, mug.vendor, mug.description) == ("Café Crème Mug", "Müller & Söhne", "<p>Stoneware, 300 ml – dishwasher safe. Only €14.90!</p>")
+    assert (mug.status, mug.variants[0].price_amount, mug.variants[0].options) == ("active", 1490, {})
+    assert report.summary() == "imported 1 product (1 new, 0 updated, 1 variant) from Windows-1252 text"
+
+
+def test_a_multi_line_record_is_reported_on_the_line_it_starts():
+    text = (
+        "Handle,Title,Body (HTML),Variant SKU,Variant Price\r\n"
+        'scarf,Scarf,"<p>Two\r\nlines, and ""quotes""</p>\r\n",SCARF-1,12.999\r\n'
+        "scarf,,,SCARF-2,\r\n"
+    )
+
+    report = import_text(text)
+
+    assert problems(report) == [
+        (2, "SKU SCARF-1: Variant Price '12.999' has more decimals than EUR allows; variant skipped"),
+        (2, "product 'scarf' has no variant that can be imported; skipped"),
+        (5, "SKU SCARF-2: no Variant Price; variant skipped"),
+    ]
+    assert report.summary() == "imported 0 products (0 new, 0 updated, 0 variants); 2 rows skipped"
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_a_row_without_sku_is_skipped_and_a_product_left_without_variants_is_skipped():
+    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,,20.00,,,\nmug,Mug,Title,Default Title,,9.00,,,active\n")
+
+    assert problems(report) == [
+        (3, "no Variant SKU for 'tee' (M): Shelfside needs one; variant skipped"),
+        (4, "no Variant SKU for 'mug' (Default Title): Shelfside needs one; variant skipped"),
+        (4, "product 'mug' has no variant that can be imported; skipped"),
+    ]
+    assert list(variants_of("tee")) == ["TEE-S"]
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 1
+
+
+def test_prices_in_other_forms_become_integer_minor_units_of_the_given_currency():
+    rows = "".join(f"p{i},P{i},Title,Default Title,SKU-{i},{price},,,active\n" for i, price in enumerate(['"1,299.00"', "129", "49.5", '"12,90"', "-5"]))
+
+    report = import_text(HEADER + rows)
+    yen = import_text(HEADER + "yen,Yen,Title,Default Title,SKU-YEN,1500,,,active\n", currency="jpy")
+
+    prices = dict(db.session.execute(select(Variant.sku, Variant.price_amount)).all())
+    assert prices == {"SKU-0": 129900, "SKU-1": 12900, "SKU-2": 4950, "SKU-3": 1290, "SKU-YEN": 1500}
+    assert variants_of("yen")["SKU-YEN"].currency == "JPY" and yen.errors == []
+    assert problems(report) == [
+        (6, "SKU SKU-4: Variant Price '-5' is not a price; variant skipped"),
+        (6, "product 'p4' has no variant that can be imported; skipped"),
+    ]
+
+
+def test_an_unknown_status_is_imported_as_draft_and_reported():
+    report = import_text(HEADER + "tee,Tee,Title,Default Title,TEE,20.00,,,unlisted\n")
+
+    assert get_product("tee").status == "draft"
+    assert problems(report) == [(2, "product 'tee': Status 'unlisted' is not active, draft or archived; imported as draft")]
+
+
+def test_a_semicolon_separated_file_resaved_by_a_spreadsheet_is_read():
+    report = import_text("Handle;Title;Variant SKU;Variant Price;Variant Barcode\r\ntee;Tee;TEE-1;19,90;'4006381333931\r\n", encoding="cp1252")
+
+    assert report.errors == []
+    (tee,) = variants_of("tee").values()
+    assert (tee.price_amount, [b.code for b in tee.barcodes]) == (1990, ["4006381333931"])
+
+
+# --- conflicts and failures -----------------------------------------------------------------
+
+def test_a_sku_owned_by_another_product_skips_that_row_and_a_claimed_barcode_is_left_out(create_product):
+    create_product(handle="trail-jacket", skus=("JKT-M",), barcodes=["4006381333931"])
+    text = HEADER + (
+        "tee,Tee,Size,S,TEE-S,20.00,4006381333931,,active\n"
+        "tee,,,M,JKT-M,20.00,,,\n"
+        "hat,Hat,Title,Default Title,TEE-S,9.00,,,active\n"
+        "cap,Cap,Title,Default Title,CAP,9.00,4006381333948,,active\n"
+        "cup,Cup,Title,Default Title,CUP,9.00,4006381333948,,active\n"
+    )
+
+    report = import_text(text)
+
+    assert problems(report) == [
+        (2, "SKU TEE-S: barcode 4006381333931 belongs to SKU JKT-M; imported without a barcode"),
+        (3, "SKU JKT-M belongs to product 'trail-jacket'; row skipped"),
+        (4, "SKU TEE-S is already used by product 'tee' on line 2; row skipped"),
+        (4, "product 'hat' has no variant that can be imported; skipped"),
+        (6, "SKU CUP: barcode 4006381333948 is also given to SKU CAP on line 5; imported without a barcode"),
+    ]
+    assert list(variants_of("tee")) == ["TEE-S"] and variants_of("tee")["TEE-S"].barcodes == []
+    assert variants_of("trail-jacket")["JKT-M"].product.handle == "trail-jacket"
+    assert [b.code for b in variants_of("cap")["CAP"].barcodes] == ["4006381333948"]
+    assert (report.created, report.updated) == (3, 0)
+
+
+def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypatch):
+    real_upsert = inventory.imports.upsert_product
+
+    def upsert_then_fail_for_mug(data):
+        product, created = real_upsert(data)
+        if product.handle == "mug":
+            raise ValidationError("the mug broke after it was written")
+        return product, created
+
+    monkeypatch.setattr(inventory.imports, "upsert_product", upsert_then_fail_for_mug)
+    text = HEADER + (
+        "tee,Tee,Title,Default Title,TEE,20.00,,,active\n"
+        "Bad Handle!,Bad,Title,Default Title,BAD,20.00,,,active\n"
+        "mug,Mug,Title,Default Title,MUG,9.00,4006381333931,,active\n"
+        "cap,Cap,Title,Default Title,CAP,9.00,,,active\n"
+    )
+
+    report = import_text(text)
+
+    assert problems(report) == [
+        (3, "product 'bad handle!' not imported: handle must be lower-case letters, digits, '-', '_' or '.'"),
+        (4, "product 'mug' not imported: the mug broke after it was written"),
+    ]
+    assert sorted(db.session.scalars(select(Product.handle))) == ["cap", "tee"]
+    assert sorted(db.session.scalars(select(Variant.sku))) == ["CAP", "TEE"]
+    assert db.session.scalar(select(func.count()).select_from(Barcode)) == 0
+    assert report.summary() == "imported 2 products (2 new, 0 updated, 2 variants); 2 rows skipped"
+
+
+def test_a_file_without_the_shopify_columns_imports_nothing():
+    report = import_text("sku,name,price\nTEE,Tee,20.00\n")
+
+    assert problems(report) == [(1, "not a Shopify product CSV: no column Handle, Title, Variant SKU, Variant Price; nothing imported")]
+    assert report.summary() == "nothing imported: not a Shopify product CSV: no column Handle, Title, Variant SKU, Variant Price"
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_a_malformed_csv_imports_nothing_and_names_the_line():
+    report = import_text(HEADER + "tee,Tee,Title,Default Title,TEE,20.00,,,active\n" + 'mug,"Mug "large",Title,Default Title,MUG,9.00,,,active\n')
+
+    assert [(line, message.split(" (")[0]) for line, message in problems(report)] == [(3, "the CSV cannot be read from here")]
+    assert report.summary().startswith("nothing imported: the CSV cannot be read from here (")
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+# --- stock --------------------------------------------------------------------------------
+
+def test_stock_location_sets_on_hand_as_a_count_and_a_negative_quantity_counts_as_zero(create_location, set_stock):
+    create_location("S1")
+    import_file(MESSY, stock_location="S1")
+    set_stock("S1", "SOCK-WOOL", 5)
+
+    report = import_file(MESSY, stock_location="S1")
+
+    assert {sku: on_hand(sku) for sku in ("LIN-S-SAND", "LIN-M-SAND", "LIN-M-INDIGO", "CAP-FIELD", "SOCK-WOOL")} == {
+        "LIN-S-SAND": 4, "LIN-M-SAND": 6, "LIN-M-INDIGO": 3, "CAP-FIELD": 5, "SOCK-WOOL": 0,
+    }
+    assert (10, "SKU SOCK-WOOL: Variant Inventory Qty -2 is negative (oversold online?); counted as 0") in problems(report)
+    (last,) = inventory.movements("S1", "SOCK-WOOL", limit=1)
+    assert (last.kind, last.quantity, last.counted, last.reason) == ("count", -5, 0, "Shopify import")
+    assert report.stock_counts == 1
+    assert inventory.ledger_mismatches() == []
+
+
+def test_a_count_below_held_reservations_is_reported_and_the_import_goes_on(create_location):
+    create_location("S1")
+    import_file(CLEAN, stock_location="S1")
+    inventory.reserve("S1", [{"sku": "JKT-TRAIL-M-MOSS", "quantity": 4}], "online_order", "WEB-1001")
+    db.session.commit()
+    text = CLEAN.read_text(encoding="utf-8")
+    text = text.replace("JKT-TRAIL-M-MOSS,850,shopify,5,", "JKT-TRAIL-M-MOSS,850,shopify,2,").replace("JKT-TRAIL-L-MOSS,850,shopify,3,", "JKT-TRAIL-L-MOSS,850,shopify,8,")
+
+    report = import_text(text, stock_location="S1")
+
+    assert problems(report) == [
+        (2, "SKU JKT-TRAIL-M-MOSS: on hand at S1 not set to 2: 4 are held for reservations; release holds before recording this count")
+    ]
+    assert (on_hand("JKT-TRAIL-M-MOSS"), on_hand("JKT-TRAIL-L-MOSS")) == (5, 8)
+    assert (report.updated, report.stock_counts) == (4, 1)
+
+
+def test_an_unknown_stock_location_is_refused_before_reading_the_file():
+    with pytest.raises(ValidationError, match="unknown stock_location 'NOPE'"):
+        import_shopify_csv(io.BytesIO(CLEAN.read_bytes()), stock_location="NOPE")
+    with pytest.raises(ValidationError, match="currency"):
+        import_shopify_csv(io.BytesIO(CLEAN.read_bytes()), currency="euro")
+
+
+def test_stock_is_not_counted_when_shopify_does_not_track_the_variant(create_location):
+    create_location("S1")
+    text = "Handle,Title,Variant SKU,Variant Price,Variant Inventory Tracker,Variant Inventory Qty\ntee,Tee,TEE-1,20,,7\ntee,,TEE-2,20,shopify,3\n"
+
+    report = import_text(text, stock_location="S1")
+
+    assert (on_hand("TEE-1"), on_hand("TEE-2"), report.stock_counts) == (0, 3, 1)
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, create_location):
+    create_location("S1")
+
+    result = app.test_cli_runner().invoke(args=["import-products", str(MESSY), "--store", "S1"])
+
+    assert result.exit_code == 0, result.output
+    assert "imported 3 products (3 new, 0 updated, 5 variants); 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.output
+    assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.output
+    db.session.expire_all()
+    assert (on_hand("LIN-S-SAND"), on_hand("CAP-FIELD"), on_hand("SOCK-WOOL")) == (4, 5, 0)
+    assert get_product("linen-shirt").variants[0].price_amount == 7900
+
+
+def test_cli_import_products_fails_when_nothing_could_be_imported(app, tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text("sku,price\nTEE,20\n", encoding="utf-8")
+
+    result = app.test_cli_runner().invoke(args=["import-products", str(path)])
+
+    assert result.exit_code == 1
+    assert "nothing imported: not a Shopify product CSV" in result.output
+    assert "line 1: not a Shopify product CSV" in result.output
+
+
+def test_values_too_long_for_the_catalogue_are_reported_alike_on_every_database():
+    long_sku, long_title = "S" * 101, "T" * 501
+    text = "Handle,Title,Variant SKU,Variant Price,Image Src\n" + (
+        f"tee,Tee,{long_sku},20,\ntee,,TEE-1,20,https://cdn.example/{'x' * 2000}.jpg\nmug,{long_title},MUG,9,\n"
+    )
+
+    report = import_text(text)
+
+    assert problems(report) == [
+        (2, "Variant SKU is longer than 100 characters; variant skipped"),
+        (3, "product 'tee': Image Src is longer than 2000 characters; image left out"),
+        (4, "product 'mug': Title is longer than 500 characters; skipped"),
+    ]
+    assert list(variants_of("tee")) == ["TEE-1"] and get_product("tee").images == []
+
+
+def test_a_utf16_export_with_a_byte_order_mark_is_read():
+    report = import_shopify_csv(io.BytesIO("Handle\tTitle\tVariant SKU\tVariant Price\r\nthe-vert\tThé vert\tTEA-1\t8.50\r\n".encode("utf-16")))
+
+    assert report.errors == [] and report.encoding == "UTF-16"
+    assert get_product("the-vert").title == "Thé vert"
