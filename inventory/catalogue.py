@@ -50,7 +50,8 @@ def _search_text(product: Product) -> str:
 def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
     """Create or update the product ``data['handle']`` with its variants; answers (product, created).
 
-    Idempotent: the same data twice leaves one product.  Variants are matched by SKU; a SKU or a
+    Idempotent: the same data twice leaves one product, and an upsert that changes nothing writes
+    nothing (no ``updated_at`` bump, no ``product.updated`` event).  Variants are matched by SKU; a SKU or a
     barcode that belongs to another product is a Conflict.  Variants left out of ``data`` are
     removed when they have never had stock; otherwise they are kept (the ledger refers to them).
     """
@@ -77,6 +78,8 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     product = db.session.scalar(
         select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes))
     )
+    if product is not None and product_matches(product, data):
+        return product, False  # unchanged: no write, no updated_at bump, no product.updated event
     created = product is None
     if created:
         product = Product(handle=handle, created_at=clock.now())
@@ -155,6 +158,46 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     db.session.flush()
     emit("product.updated", {"handle": product.handle, "skus": [v.sku for v in product.variants]})
     return product, created
+
+
+def variant_as_input(variant: Variant) -> dict:
+    """A stored variant in the shape of upsert data."""
+    return {
+        "sku": variant.sku, "title": variant.title, "price": variant.price, "compare_at_price": variant.compare_at_price,
+        "barcodes": [barcode.code for barcode in variant.barcodes], "options": dict(variant.options or {}),
+    }
+
+
+def _stored_form(product: Product) -> tuple:
+    """A stored product in the comparable form of its upsert data."""
+    return _comparable({
+        "title": product.title, "description": product.description, "vendor": product.vendor,
+        "category": product.category.name if product.category else None, "status": product.status, "tags": product.tags,
+        "images": [{"url": image.url, "alt": image.alt} for image in product.images],
+        "variants": [variant_as_input(variant) for variant in product.variants],
+    })
+
+
+def _comparable(data: dict) -> tuple:
+    """What upsert_product would store for ``data``, as a value: equal means an upsert would change nothing."""
+    variants = []
+    for variant in data["variants"]:
+        options = {str(k).lower(): str(v) for k, v in (variant.get("options") or {}).items() if v not in (None, "")}
+        title = variant.get("title") or " / ".join(options.values()) or "Default"
+        variants.append((
+            variant["sku"], title, variant["price"], variant.get("compare_at_price"), sorted(variant.get("barcodes") or []), options,
+        ))
+    category = (data.get("category") or "").strip()
+    return (
+        data["title"], data.get("description") or "", data.get("vendor") or "", slugify(category) if category else None,
+        data.get("status") or "active", list(data.get("tags") or []),
+        [(image["url"], image.get("alt") or "") for image in data.get("images") or []], variants,
+    )
+
+
+def product_matches(product: Product, data: dict) -> bool:
+    """True when upserting ``data`` would change nothing about the stored ``product``."""
+    return _stored_form(product) == _comparable(data)
 
 
 def get_product(handle: str) -> Product:

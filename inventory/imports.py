@@ -29,7 +29,7 @@ from core.errors import DomainError, ValidationError
 from core.money import Money
 
 from .barcodes import equivalents, normalise
-from .catalogue import slugify, upsert_product
+from .catalogue import product_matches, upsert_product, variant_as_input
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 from .stock import change_level, get_location, lock_levels
 
@@ -407,7 +407,7 @@ class _ShopifyImport:
             data = self._product_input(draft, product, sku_owners, barcode_owners)
             if data is None:
                 continue
-            if product is not None and _input_of(product) == _comparable(data):
+            if product is not None and product_matches(product, data):
                 self.report.updated += 1
             else:
                 try:
@@ -427,7 +427,7 @@ class _ShopifyImport:
 
     def _product_input(self, draft: _ProductDraft, product: Product | None, sku_owners: dict, barcode_owners: dict) -> dict | None:
         """The upsert_product data for a draft, reporting each variant left out; None when none is left."""
-        current = {variant.sku: _variant_input(variant) for variant in product.variants} if product else {}
+        current = {variant.sku: variant_as_input(variant) for variant in product.variants} if product else {}
         variants = []
         for variant in draft.variants:
             clash = self._sku_clash(draft.handle, variant, sku_owners)
@@ -577,40 +577,6 @@ def _too_long(*checks) -> str:
         if value and len(value) > limit:
             return f"{label} is longer than {limit} characters"
     return ""
-
-
-def _variant_input(variant: Variant) -> dict:
-    return {
-        "sku": variant.sku, "title": variant.title, "price": variant.price, "compare_at_price": variant.compare_at_price,
-        "barcodes": [barcode.code for barcode in variant.barcodes], "options": dict(variant.options or {}),
-    }
-
-
-def _input_of(product: Product) -> tuple:
-    """A stored product in the comparable form of its upsert data."""
-    return _comparable({
-        "title": product.title, "description": product.description, "vendor": product.vendor,
-        "category": product.category.name if product.category else None, "status": product.status, "tags": product.tags,
-        "images": [{"url": image.url, "alt": image.alt} for image in product.images],
-        "variants": [_variant_input(variant) for variant in product.variants],
-    })
-
-
-def _comparable(data: dict) -> tuple:
-    """What upsert_product would store for ``data``, as a value: equal means an upsert would change nothing."""
-    variants = []
-    for variant in data["variants"]:
-        options = {str(k).lower(): str(v) for k, v in (variant.get("options") or {}).items() if v not in (None, "")}
-        title = variant.get("title") or " / ".join(options.values()) or "Default"
-        variants.append((
-            variant["sku"], title, variant["price"], variant.get("compare_at_price"), sorted(variant.get("barcodes") or []), options,
-        ))
-    category = (data.get("category") or "").strip()
-    return (
-        data["title"], data.get("description") or "", data.get("vendor") or "", slugify(category) if category else None,
-        data.get("status") or "active", list(data.get("tags") or []),
-        [(image["url"], image.get("alt") or "") for image in data.get("images") or []], variants,
-    )
 
 
 def _in_batches(keys: list, statement, scalars: bool = False) -> list:

@@ -101,3 +101,16 @@ def test_stores_list_codes_names_time_zones(partner, create_location):
     body = partner.get("/api/v1/stores").json
     assert body["next_cursor"] is None
     assert {(s["code"], s["timezone"], s["kind"]) for s in body["items"]} == {("BER", "Europe/Berlin", "store"), ("WH", "Europe/Berlin", "warehouse")}
+
+
+def test_an_unchanged_put_writes_nothing(partner):
+    from core import db
+    from inventory import Product
+
+    partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
+    stamp = db.session.query(Product).one().updated_at
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 200
+    db.session.expire_all()
+    assert db.session.query(Product).one().updated_at == stamp
+    changed = {**PRODUCT, "title": "Ridgeline Trail Jacket II"}
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=changed).json["title"] == "Ridgeline Trail Jacket II"
