@@ -30,7 +30,8 @@ run: seed
 
 ## test: the suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set
 test: install-dev
-	$(VENV)/bin/python -m pytest
+	@echo "--- the suite on SQLite, with the browser tests ---"
+	env -u TEST_DATABASE_URL $(VENV)/bin/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL), browser tests ran above ---"; \
 		$(VENV)/bin/python -m pytest -m "not browser"; \
