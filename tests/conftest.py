@@ -169,6 +169,20 @@ def partner(client, create_key):
 
 
 @pytest.fixture
+def csrf_client(app):
+    """A test client of a second app on the same database with CSRF protection switched on.
+
+    It has its own database sessions: end the test's own transaction (commit) before its
+    requests, or on SQLite they wait for the write lock the test holds."""
+
+    class WithCsrf(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        WTF_CSRF_ENABLED = True
+
+    return create_app(WithCsrf).test_client()
+
+
+@pytest.fixture
 def live_server(app):
     """The app served over real HTTP by a threaded WSGI server; yields its base URL."""
     from werkzeug.serving import make_server

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired
 
 from core import db
 
-from .accounts import KIOSK_SCOPES, Staff, authenticate_staff, find_api_key
+from .accounts import Staff, authenticate_staff, find_api_key
 from .errors import ApiError
 from .extensions import csrf, limiter, login_manager
 

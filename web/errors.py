@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from core import db
 from core.errors import (

@@ -1,5 +1,4 @@
 """Authentication, scopes and the error envelope on every kind of API error."""
-import pytest
 
 from core import db
 

@@ -1,7 +1,6 @@
 """Live stock endpoints against SPEC §3: availability, reservations, movements, counts, transfers, feed."""
 import pytest
 
-from core import db
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ import textwrap
 import pytest
 
 from core import db
-from web import create_app
 from web.accounts import create_staff
-from web.config import TestConfig
 
 
 @pytest.fixture
@@ -62,18 +60,6 @@ def test_a_signed_in_associate_can_read_availability_but_not_write_stock(client,
     assert client.get("/api/v1/availability?sku=TEE-M&store=S1").status_code == 200
     response = client.post("/api/v1/stock/movements", json={"store": "S1", "sku": "TEE-M", "kind": "receive", "quantity": 1}, headers={"Idempotency-Key": "a"})
     assert response.status_code == 403
-
-
-@pytest.fixture
-def csrf_client(app):
-    class WithCsrf(TestConfig):
-        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
-        WTF_CSRF_ENABLED = True
-
-    csrf_app = create_app(WithCsrf)
-    with csrf_app.app_context():
-        yield csrf_app.test_client()
-        db.session.remove()
 
 
 def _form_token(test_client):

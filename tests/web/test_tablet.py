@@ -4,9 +4,7 @@ import re
 import pytest
 
 from core import db
-from web import create_app
 from web.accounts import create_staff
-from web.config import TestConfig
 from web.tablet import clean_description
 
 from tests.browser.shop import build_shop
@@ -196,16 +194,6 @@ def test_product_descriptions_are_sanitised(shop, sign_in):
 )
 def test_clean_description_keeps_formatting_and_drops_everything_else(raw, clean):
     assert str(clean_description(raw)) == clean
-
-
-@pytest.fixture
-def csrf_client(app):
-    class WithCsrf(TestConfig):
-        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
-        WTF_CSRF_ENABLED = True
-
-    csrf_app = create_app(WithCsrf)
-    return csrf_app.test_client()
 
 
 def test_switching_store_and_signing_out_need_the_forms_csrf_token(csrf_client, shop):

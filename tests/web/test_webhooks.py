@@ -393,7 +393,7 @@ def test_an_expired_reservation_goes_out_as_reservation_expired(partner, shop, r
     assert event["type"] == "reservation.expired"
     assert event["data"]["id"] == held.json["id"] and event["data"]["status"] == "expired"
     assert event["data"]["lines"] == [{"sku": "JKT-S", "quantity": 2}] and event["data"]["store"] == "S1"
-    assert partner.get(f"/api/v1/availability?sku=JKT-S&store=S1").json["items"][0]["available"] == 3
+    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0]["available"] == 3
 
 
 # --- the running dispatcher ----------------------------------------------------------------

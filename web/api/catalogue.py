@@ -1,7 +1,6 @@
 """Catalogue endpoints: products, barcode look-up, stores."""
 from __future__ import annotations
 
-from flask import request
 from flask_smorest import Blueprint
 
 import inventory

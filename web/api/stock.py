@@ -1,12 +1,11 @@
 """Live stock endpoints: availability, movements, counts, transfers, reservations, the feed."""
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 import inventory
 from core import clock
-from core.db import db
 
 from ..auth import current_principal, require_scope
 from .idempotency import idempotent
