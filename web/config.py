@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -46,7 +47,8 @@ class Config:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", ENV_NAME != "development")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    KIOSK_COOKIE_DAYS = 365
+    # only kiosks use permanent sessions (staff sessions end with the browser): a year per device
+    PERMANENT_SESSION_LIFETIME = timedelta(days=env_int("KIOSK_SESSION_DAYS", 365))
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; tablets stay open all day
     # webhook endpoints: any URL in development; https to public addresses when restricted
     WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")
