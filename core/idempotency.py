@@ -57,8 +57,18 @@ def find_answer(principal: str, key: str, fingerprint: str):
     return record.status_code, record.response_body
 
 
-def store_answer(principal: str, key: str, fingerprint: str, status_code: int, body: str) -> None:
-    db.session.add(
-        IdempotencyRecord(principal=principal, key=key, request_hash=fingerprint, status_code=status_code, response_body=body)
+def store_answer(principal: str, key: str, fingerprint: str, status_code: int, body: str) -> bool:
+    """Record the first answer for this key; False when a concurrent request with the key already has
+    (the caller must then roll back its work and answer the stored result).  One statement, no savepoint."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(IdempotencyRecord)
+        .values(principal=principal, key=key, request_hash=fingerprint, status_code=status_code, response_body=body, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["principal", "key"])
+        .returning(IdempotencyRecord.id)
     )
-    db.session.flush()
+    return db.session.execute(statement).first() is not None

@@ -134,6 +134,12 @@ def _subscribers(event_type: str) -> list[int]:
     return [endpoint_id for endpoint_id, events in cached[1] if event_type in events or "*" in events]
 
 
+def preload_subscribers() -> None:
+    """Read the endpoint list for this transaction now, so that emitting later (while stock rows
+    are locked) costs no extra query."""
+    _subscribers("stock.changed")
+
+
 def emit(event_type: str, data: dict) -> OutboxEvent | None:
     """Record an event in the current transaction, with a pending delivery per subscriber.
 

@@ -1,7 +1,7 @@
 """Availability = on hand − reserved, per SKU and location."""
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from core.db import db
 
@@ -14,29 +14,32 @@ MAX_SKUS = 200
 def availability(skus: list[str], store: str | None = None) -> tuple[list[dict], list[str]]:
     """One item per known SKU and location (one store, or every active location), and the unknown SKUs.
 
-    Read-only and lock-free: it answers the last committed numbers.
+    Read-only and lock-free: it answers the last committed numbers, in one SQL statement
+    (SKUs × locations, left-joined to their stock rows).  An unknown store is a ValidationError.
     """
     ordered = list(dict.fromkeys(skus))
-    locations = [get_location(store)] if store else list(
-        db.session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.kind, Location.code))
+    if not ordered:
+        if store:
+            get_location(store)
+        return [], []
+    query = (
+        select(Variant.sku, Location.code, func.coalesce(StockLevel.on_hand, 0), func.coalesce(StockLevel.reserved, 0))
+        .select_from(Variant)
+        .join(Location, Location.active.is_(True))
+        .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id, StockLevel.location_id == Location.id))
+        .where(Variant.sku.in_(ordered))
+        .order_by(Location.kind, Location.code)
     )
-    location_ids = [l.id for l in locations]
-    variants = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_(ordered))).all())
-    levels = {
-        (row.variant_id, row.location_id): (row.on_hand, row.reserved)
-        for row in db.session.execute(
-            select(StockLevel.variant_id, StockLevel.location_id, StockLevel.on_hand, StockLevel.reserved).where(
-                and_(StockLevel.variant_id.in_(list(variants.values())), StockLevel.location_id.in_(location_ids))
-            )
-        )
-    } if variants else {}
-    items = []
-    for sku in ordered:
-        variant_id = variants.get(sku)
-        if variant_id is None:
-            continue
-        for location in locations:
-            on_hand, reserved = levels.get((variant_id, location.id), (0, 0))
-            items.append({"sku": sku, "store": location.code, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
-    unknown = [sku for sku in ordered if sku not in variants]
-    return items, unknown
+    if store:
+        query = query.where(Location.code == store)
+    by_sku: dict[str, list[dict]] = {}
+    for sku, code, on_hand, reserved in db.session.execute(query):
+        by_sku.setdefault(sku, []).append({"sku": sku, "store": code, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
+    if store and not by_sku:
+        get_location(store)  # an unknown store is an error; a known one means every SKU is unknown
+    if not store and not by_sku:
+        # no active location at all: a SKU is unknown only if no such variant exists
+        known = set(db.session.scalars(select(Variant.sku).where(Variant.sku.in_(ordered))))
+        return [], [sku for sku in ordered if sku not in known]
+    items = [item for sku in ordered for item in by_sku.get(sku, ())]
+    return items, [sku for sku in ordered if sku not in by_sku]

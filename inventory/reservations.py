@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from core import clock
 from core.db import db
 from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
-from core.outbox import emit, new_id
+from core.outbox import emit, new_id, preload_subscribers
 
 from .models import RESERVATION_KINDS, Location, Reservation, ReservationLine, StockLevel, Variant
 from .stock import change_level, get_location, lock_level_ids, lock_levels
@@ -47,30 +47,48 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     if errors:
         raise ValidationError("some lines are not valid", details=errors)
 
+    # Everything that needs no lock happens first: the reservation and its lines are inserted,
+    # the subscriber list is loaded.  The stock rows are locked last, so the hottest rows are
+    # held only for SELECT ... FOR UPDATE, the UPDATE and the commit.
     pairs = [(variants[sku].id, location.id) for sku in wanted]
-    levels = lock_levels(pairs)
-    short = []
-    for sku, quantity in wanted.items():
-        level = levels.get((variants[sku].id, location.id))
-        available = level.available if level else 0
-        if available < quantity:
-            short.append({"sku": sku, "requested": quantity, "available": max(available, 0)})
-    if short:
-        # a hold that has run out may still sit on the rows: release overdue ones and look again
-        if _expire_overdue_on(list(levels.values())):
-            return reserve(store, lines, kind, reference, expires_in, actor)
-        raise InsufficientStock(short)
+    rows = {
+        (level.variant_id, level.location_id): level
+        for level in db.session.scalars(
+            select(StockLevel).where(StockLevel.variant_id.in_({v for v, _ in pairs}), StockLevel.location_id == location.id)
+        )
+    }
+    missing = [{"sku": sku, "requested": quantity, "available": 0} for sku, quantity in wanted.items() if (variants[sku].id, location.id) not in rows]
+    if missing:
+        raise InsufficientStock(missing)
+    preload_subscribers()  # the webhook endpoints, read before the lock rather than while holding it
 
     when = clock.now()
     reservation = Reservation(
         public_id=new_id("rsv"), location_id=location.id, kind=kind, reference=reference or "", status="held",
         created_at=when, expires_at=when + timedelta(seconds=expires_in) if expires_in else None, actor=actor or "",
     )
+    reservation.location = location
+    reservation.lines = []
     db.session.add(reservation)
+    db.session.flush()  # the header now; its lines (whose foreign key share-locks the stock row) after the lock
+
+    levels = lock_level_ids([level.id for level in rows.values()])
+    short = []
     for sku, quantity in wanted.items():
-        level = levels[(variants[sku].id, location.id)]
+        level = levels[rows[(variants[sku].id, location.id)].id]
+        if level.available < quantity:
+            short.append({"sku": sku, "requested": quantity, "available": max(level.available, 0)})
+    if short:
+        db.session.delete(reservation)
+        db.session.flush()
+        # a hold that has run out may still sit on the rows: release overdue ones and look again
+        if _expire_overdue_on(list(levels.values())):
+            return reserve(store, lines, kind, reference, expires_in, actor)
+        raise InsufficientStock(short)
+    for sku, quantity in wanted.items():
+        level = levels[rows[(variants[sku].id, location.id)].id]
         change_level(level, reserved_delta=quantity, sku=sku)
-        reservation.lines.append(ReservationLine(stock_level_id=level.id, quantity=quantity))
+        reservation.lines.append(ReservationLine(stock_level_id=level.id, stock_level=level, quantity=quantity))
     db.session.flush()
     emit("reservation.held", reservation_payload(reservation))
     return reservation

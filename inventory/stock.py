@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
 from core.db import db
@@ -84,7 +85,7 @@ def lock_levels(pairs: list[tuple[int, int]], create: bool = False) -> dict[tupl
     if not ids:
         return {}
     levels = db.session.scalars(
-        select(StockLevel).where(StockLevel.id.in_(ids)).order_by(StockLevel.id).with_for_update().execution_options(populate_existing=True)
+        select(StockLevel).where(StockLevel.id.in_(ids)).order_by(StockLevel.id).with_for_update(key_share=True).execution_options(populate_existing=True)
     ).all()
     return {(level.variant_id, level.location_id): level for level in levels}
 
@@ -94,7 +95,7 @@ def lock_level_ids(ids: list[int]) -> dict[int, StockLevel]:
     if not ids:
         return {}
     levels = db.session.scalars(
-        select(StockLevel).where(StockLevel.id.in_(sorted(set(ids)))).order_by(StockLevel.id).with_for_update().execution_options(populate_existing=True)
+        select(StockLevel).where(StockLevel.id.in_(sorted(set(ids)))).order_by(StockLevel.id).with_for_update(key_share=True).execution_options(populate_existing=True)
     ).all()
     return {level.id: level for level in levels}
 
@@ -137,7 +138,9 @@ def change_level(
         db.session.refresh(level)
         requested = -on_hand_delta if on_hand_delta < 0 else reserved_delta
         raise InsufficientStock([{"sku": sku, "requested": requested, "available": level.available}])
-    level.on_hand, level.reserved = result.on_hand, result.reserved
+    # the row is already written: record the new numbers as loaded state, not as changes to flush again
+    set_committed_value(level, "on_hand", result.on_hand)
+    set_committed_value(level, "reserved", result.reserved)
     db.session.expire(level, ["updated_at"])
     movement = None
     if on_hand_delta or kind == "count":

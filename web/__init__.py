@@ -31,6 +31,15 @@ def create_app(config=None) -> Flask:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # An OLTP service on a few cores gains nothing from parallel plans, and with them the planner
+        # scans all of `variant` for `sku IN (...)` joined to stock_level (availability, all stores):
+        # see docs/benchmarks.md.  ALTER ROLE/DATABASE ... SET max_parallel_workers_per_gather = 0 does the same.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("options", "-c max_parallel_workers_per_gather=0")
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -1,6 +1,7 @@
 """Who is calling: staff sessions (login page), partner API keys, kiosk devices."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import wraps
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ from wtforms.validators import DataRequired
 
 from core import db
 
-from .accounts import Staff, authenticate_staff, find_api_key
+from .accounts import Staff, authenticate_staff, find_api_key, hash_secret
 from .errors import ApiError
 from .extensions import csrf, limiter, login_manager
 
@@ -49,15 +50,35 @@ def current_principal() -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"})
-        record = find_api_key(token.strip())
-        if record is None:
-            raise ApiError(401, "unauthorized", "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-        principal = Principal("api_key", record.id, record.name, set(record.scopes))
+        principal = _api_key_principal(token.strip())
     elif current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()  # a browser session must prove the request came from our pages
         principal = Principal("staff", current_user.id, current_user.name, set(current_user.scopes), staff=current_user)
     g.principal = principal
+    return principal
+
+
+_verified_keys: dict[str, tuple[float, Principal]] = {}
+
+
+def _api_key_principal(token: str) -> Principal:
+    """The principal of a valid API key; 401 otherwise.  Verified keys are remembered per process
+    for API_KEY_CACHE_SECONDS (so a revocation takes effect within that time)."""
+    ttl = current_app.config.get("API_KEY_CACHE_SECONDS", 0)
+    digest = hash_secret(token)
+    if ttl:
+        cached = _verified_keys.get(digest)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+    record = find_api_key(token)
+    if record is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    principal = Principal("api_key", record.id, record.name, set(record.scopes))
+    if ttl:
+        if len(_verified_keys) > 1000:
+            _verified_keys.clear()
+        _verified_keys[digest] = (time.monotonic() + ttl, principal)
     return principal
 
 

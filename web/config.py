@@ -36,7 +36,11 @@ class Config:
     ENV_NAME = env_str("SHELFSIDE_ENV", "development")  # development | production
     SECRET_KEY = env_str("SECRET_KEY")  # when unset: generated once into the instance folder
     SQLALCHEMY_DATABASE_URI = normalise_database_url(env_str("DATABASE_URL"))  # default: SQLite in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # no ping round-trip per request: connections are recycled before servers drop idle ones,
+    # and a broken one fails that request only (the pool then discards it)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": env_int("DATABASE_POOL_RECYCLE_SECONDS", 1800), "pool_size": env_int("DATABASE_POOL_SIZE", 10)}
+    # verified API keys are remembered this long per process; a revoked key stops working within it
+    API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
     REDIS_URL = env_str("REDIS_URL")
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
@@ -87,3 +91,4 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     WEBHOOK_REQUIRE_HTTPS = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast in tests only; production keeps scrypt
+    API_KEY_CACHE_SECONDS = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import make_response, request
-from sqlalchemy.exc import IntegrityError
 
 from core import db
 from core.idempotency import check_key, find_answer, request_fingerprint, store_answer
@@ -44,15 +43,12 @@ def idempotent(required: bool = True):
                 return _replay(*found)
             response = make_response(view(*args, **kwargs))
             if 200 <= response.status_code < 300:
-                try:
-                    with db.session.begin_nested():
-                        store_answer(principal, key, fingerprint, response.status_code, response.get_data(as_text=True))
-                except IntegrityError:
+                if not store_answer(principal, key, fingerprint, response.status_code, response.get_data(as_text=True)):
                     db.session.rollback()  # a concurrent request with this key won: undo ours, answer theirs
                     found = find_answer(principal, key, fingerprint)
                     if found:
                         return _replay(*found)
-                    raise
+                    raise RuntimeError("Idempotency-Key conflict: another request holds this key but stored no answer")
             return response
 
         return wrapper

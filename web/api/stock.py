@@ -1,7 +1,7 @@
 """Live stock endpoints: availability, movements, counts, transfers, reservations, the feed."""
 from __future__ import annotations
 
-from flask import Response, stream_with_context
+from flask import Response, jsonify, stream_with_context
 from flask_smorest import Blueprint
 
 import inventory
@@ -50,7 +50,8 @@ def get_availability(args):
 
         raise ValidationError(f"at most {inventory.MAX_SKUS} SKUs per request", field="sku")
     items, unknown = inventory.availability(skus, args["store"])
-    return {"items": items, "unknown": unknown, "next_cursor": None}
+    # the hottest read: plain dicts straight to JSON (AvailabilityOut documents the same shape)
+    return jsonify({"items": items, "unknown": unknown, "next_cursor": None})
 
 
 @blp.route("/reservations", methods=["POST"])

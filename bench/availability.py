@@ -1,0 +1,122 @@
+"""Availability benchmark: GET /api/v1/availability under wrk, beside a trivial Flask endpoint.
+
+    .venv/bin/python bench/availability.py [--duration 20] [--connections 32] [--json out.json]
+
+Serves, with the same gunicorn settings (worker class, workers, threads, keep-alive):
+
+* Shelfside, ``'web:create_app()'``, against the bench database (DATABASE_URL, RATELIMIT_ENABLED=false);
+* ``bench/trivial_app.py``, one route answering a small JSON document.
+
+Then drives them with wrk (a separate process, ``--latency``, 32 connections), each run
+after a warm-up, in this order:
+
+  trivial → one store (50 random SKUs, ``store=S001``) → all stores (50 random SKUs, no store:
+  50 × 50 = 2,500 items) → Shelfside's /healthz (the app's floor: full middleware, one
+  ``SELECT 1``) → trivial again
+
+and reports requests/s, p50, p90, p99 for each and the ratio to the trivial endpoint (the
+mean of its two runs, which brackets the others so drift on a busy machine shows), plus the
+CPU milliseconds per request spent in gunicorn and in the PostgreSQL backends (a cost that
+other processes on a shared machine do not distort the way they distort requests/s).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from common import BENCH_DIR, LoadSettings, ServerSettings, app_env, gunicorn, log, run_wrk  # noqa: E402
+
+SKUS_PER_REQUEST = 50
+
+
+def check_answer(base: str, key: str, store: str | None) -> dict:
+    """One request by hand: the endpoint answers 200 with the expected number of items."""
+    skus = [common.sku_of(random.randint(1, common.VARIANTS)) for _ in range(SKUS_PER_REQUEST)]
+    query = "&".join(f"sku={s}" for s in skus) + (f"&store={store}" if store else "")
+    request = urllib.request.Request(f"{base}/api/v1/availability?{query}", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body = answer.read()
+    data = json.loads(body)
+    expected = len(set(skus)) * (1 if store else common.LOCATIONS)
+    if len(data["items"]) != expected or data["unknown"]:
+        raise RuntimeError(f"availability answered {len(data['items'])} items, expected {expected}")
+    return {"items": len(data["items"]), "bytes": len(body)}
+
+
+def run(state: dict, server: ServerSettings, load: LoadSettings) -> dict:
+    key = state["api_key"]
+    script = BENCH_DIR / "availability.lua"
+    store = common.store_code(1)
+    results: dict = {"server": server.describe(), "server_settings": server.__dict__, "load": load.__dict__, "runs": {}}
+    env = app_env()
+    with gunicorn("shelfside", "web:create_app()", server, env) as app, gunicorn(
+        "trivial", "trivial_app:create_app()", server, env, pythonpath=str(BENCH_DIR)
+    ) as trivial:
+        results["answers"] = {"one_store": check_answer(app.base, key, store), "all_stores": check_answer(app.base, key, None)}
+        plan = [
+            ("trivial_1", trivial.base, ["trivial"]),
+            ("one_store", app.base, [key, str(common.VARIANTS), str(SKUS_PER_REQUEST), store]),
+            ("all_stores", app.base, [key, str(common.VARIANTS), str(SKUS_PER_REQUEST), "ALL"]),
+            ("healthz", app.base, ["healthz"]),
+            ("trivial_2", trivial.base, ["trivial"]),
+        ]
+        for label, base, args in plan:
+            if load.warmup:
+                run_wrk(f"{label}-warmup", base, script, args, load, duration=load.warmup)
+            log(f"availability: {label} for {load.duration}s at {load.connections} connections")
+            pid = (app if base == app.base else trivial).process.pid
+            result = run_wrk(f"availability-{label}", base, script, args, load, server_pid=pid)
+            results["runs"][label] = result.as_dict()
+            log(f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, non-2xx {result.non_2xx}, "
+                f"errors {result.socket_errors}; CPU per request: app {result.app_cpu_ms_per_request} ms, database {result.db_cpu_ms_per_request} ms")
+            time.sleep(1)
+    runs = results["runs"]
+    trivial_rps = (runs["trivial_1"]["rps"] + runs["trivial_2"]["rps"]) / 2
+    results["trivial_rps"] = trivial_rps
+    for label in ("one_store", "all_stores", "healthz"):
+        run_ = runs[label]
+        run_["ratio_to_trivial"] = run_["rps"] / trivial_rps
+        run_["target_ratio_met"] = run_["ratio_to_trivial"] >= 0.30
+        run_["target_p99_met"] = run_["p99_ms"] < 50
+        run_["clean"] = run_["non_2xx"] == 0 and not any(run_["socket_errors"][k] for k in ("connect", "read", "write", "timeout"))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="availability benchmark")
+    parser.add_argument("--duration", type=int, default=None)
+    parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--connections", type=int, default=None)
+    parser.add_argument("--worker-class", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="write the results here too")
+    args = parser.parse_args()
+    state = common.load_state()
+    if not state:
+        raise SystemExit("no bench database: run bench/generate.py first")
+    server, load = ServerSettings(), LoadSettings()
+    for name in ("worker_class", "workers", "threads"):
+        if getattr(args, name) is not None:
+            setattr(server, name, getattr(args, name))
+    for name in ("duration", "warmup", "connections"):
+        if getattr(args, name) is not None:
+            setattr(load, name, getattr(args, name))
+    with common.exclusive("availability"):
+        results = run(state, server, load)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
