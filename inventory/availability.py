@@ -1,7 +1,9 @@
 """Availability = on hand − reserved, per SKU and location."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from functools import cache
+
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, select
 
 from core.db import db
 
@@ -22,18 +24,11 @@ def availability(skus: list[str], store: str | None = None) -> tuple[list[dict],
         if store:
             get_location(store)
         return [], []
-    query = (
-        select(Variant.sku, Location.code, func.coalesce(StockLevel.on_hand, 0), func.coalesce(StockLevel.reserved, 0))
-        .select_from(Variant)
-        .join(Location, Location.active.is_(True))
-        .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id, StockLevel.location_id == Location.id))
-        .where(Variant.sku.in_(ordered))
-        .order_by(Location.kind, Location.code)
-    )
+    params = {"skus": ordered}
     if store:
-        query = query.where(Location.code == store)
+        params["store"] = store
     by_sku: dict[str, list[dict]] = {}
-    for sku, code, on_hand, reserved in db.session.execute(query):
+    for sku, code, on_hand, reserved in db.session.execute(_query(db.session.get_bind().dialect.name, bool(store)), params):
         by_sku.setdefault(sku, []).append({"sku": sku, "store": code, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
     if store and not by_sku:
         get_location(store)  # an unknown store is an error; a known one means every SKU is unknown
@@ -43,3 +38,25 @@ def availability(skus: list[str], store: str | None = None) -> tuple[list[dict],
         return [], [sku for sku in ordered if sku not in known]
     items = [item for sku in ordered for item in by_sku.get(sku, ())]
     return items, [sku for sku in ordered if sku not in by_sku]
+
+
+@cache
+def _query(dialect: str, one_store: bool):
+    """The statement, built once per dialect and shape: this is the hottest read, and building and
+    compiling a select per request cost more than running it.  On PostgreSQL the SKUs travel as one
+    array parameter (``sku = ANY(:skus)``), so the SQL text never changes and psycopg prepares it."""
+    if dialect == "postgresql":
+        wanted = Variant.sku == any_(bindparam("skus", type_=ARRAY(String)))
+    else:
+        wanted = Variant.sku.in_(bindparam("skus", expanding=True))
+    query = (
+        select(Variant.sku, Location.code, func.coalesce(StockLevel.on_hand, 0), func.coalesce(StockLevel.reserved, 0))
+        .select_from(Variant)
+        .join(Location, Location.active.is_(True))
+        .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id, StockLevel.location_id == Location.id))
+        .where(wanted)
+        .order_by(Location.kind, Location.code)
+    )
+    if one_store:
+        query = query.where(Location.code == bindparam("store"))
+    return query

@@ -89,6 +89,9 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
         level = levels[rows[(variants[sku].id, location.id)].id]
         change_level(level, reserved_delta=quantity, sku=sku)
         reservation.lines.append(ReservationLine(stock_level_id=level.id, stock_level=level, quantity=quantity))
+    # the SKUs by stock row, for reservation_payload: the Variant objects leave the session's
+    # (weak) identity map when this function returns, and looking them up again costs a query
+    reservation.known_skus = {rows[(variants[sku].id, location.id)].id: sku for sku in wanted}
     db.session.flush()
     emit("reservation.held", reservation_payload(reservation))
     return reservation
@@ -193,8 +196,9 @@ def reservation_payload(reservation: Reservation) -> dict:
     from .models import Variant as V  # local to keep the import list short
 
     lines = []
+    known = getattr(reservation, "known_skus", {})
     for line in reservation.lines:
-        sku = db.session.get(V, line.stock_level.variant_id).sku
+        sku = known.get(line.stock_level_id) or db.session.get(V, line.stock_level.variant_id).sku
         lines.append({"sku": sku, "quantity": line.quantity})
     location = reservation.location or db.session.get(Location, reservation.location_id)
     return {
