@@ -47,9 +47,10 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     if errors:
         raise ValidationError("some lines are not valid", details=errors)
 
-    # Everything that needs no lock happens first: the reservation and its lines are inserted,
-    # the subscriber list is loaded.  The stock rows are locked last, so the hottest rows are
-    # held only for SELECT ... FOR UPDATE, the UPDATE and the commit.
+    # Everything that needs no lock happens first: the stock rows are found, the subscriber list
+    # is loaded, the reservation header is inserted.  The stock rows are locked last, so the
+    # hottest rows are held only for SELECT ... FOR NO KEY UPDATE, the UPDATE, the line inserts
+    # (after the lock: their foreign-key check share-locks the stock row) and the commit.
     pairs = [(variants[sku].id, location.id) for sku in wanted]
     rows = {
         (level.variant_id, level.location_id): level

@@ -2,7 +2,7 @@
 
 Locking discipline (both databases):
 
-* Rows are locked in primary-key order (``SELECT ... FOR UPDATE ORDER BY id``) and the
+* Rows are locked in primary-key order (``SELECT ... FOR NO KEY UPDATE ORDER BY id``) and the
   numbers are recomputed under the lock, so two transactions touching the same rows queue
   instead of deadlocking.  SQLite has no row locks; there every write transaction starts
   with ``BEGIN IMMEDIATE`` (see ``core.db``), which serialises writers for the same effect.
