@@ -52,7 +52,7 @@ def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
 
     Idempotent: the same data twice leaves one product, and an upsert that changes nothing writes
     nothing (no ``updated_at`` bump, no ``product.updated`` event).  Variants are matched by SKU; a SKU or a
-    barcode that belongs to another product is a Conflict.  Variants left out of ``data`` are
+    barcode that belongs to another product is a Conflict (barcodes may move between this product's variants).  Variants left out of ``data`` are
     removed when they have never had stock; otherwise they are kept (the ledger refers to them).
     """
     with db.session.no_autoflush:
@@ -121,11 +121,12 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
             for code, sku in wanted_codes.items():
                 if barcode.code in equivalents(code):
                     target = sku
-            if owner.sku != target:
+            if owner.sku != target and owner.product_id != product.id:
                 raise Conflict(f"barcode {barcode.code} already belongs to SKU {owner.sku}", {"barcode": barcode.code, "sku": owner.sku})
 
     by_sku = {v.sku: v for v in product.variants}
     by_sku.update({sku: v for sku, v in existing.items()})
+    owned = {barcode.code: (variant, barcode) for variant in by_sku.values() for barcode in variant.barcodes}
     kept = []
     for position, vin in enumerate(variants_in):
         price: Money = vin["price"]
@@ -144,8 +145,19 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         variant.compare_at_amount = compare.amount if compare else None
         variant.position = position
         codes = [normalise(c)[0] for c in vin.get("barcodes") or []]
-        current = {b.code: b for b in variant.barcodes}
-        variant.barcodes[:] = [current.get(code) or Barcode(code=code, symbology=normalise(code)[1]) for code in codes]
+        # a code that moves between this product's variants keeps its row (a new row would
+        # collide with the old one under the unique constraint before the old one is deleted)
+        barcodes = []
+        for code in codes:
+            holder, barcode = owned.get(code, (None, None))
+            if barcode is None:
+                barcode = Barcode(code=code, symbology=normalise(code)[1])
+            elif holder is not variant:
+                if barcode in holder.barcodes:  # not yet replaced (the holder comes later, or is being removed)
+                    holder.barcodes.remove(barcode)
+                owned[code] = (variant, barcode)
+            barcodes.append(barcode)
+        variant.barcodes[:] = barcodes
         kept.append(variant)
 
     removed = [v for v in product.variants if v not in kept]

@@ -114,3 +114,29 @@ def test_an_unchanged_put_writes_nothing(partner):
     assert db.session.query(Product).one().updated_at == stamp
     changed = {**PRODUCT, "title": "Ridgeline Trail Jacket II"}
     assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=changed).json["title"] == "Ridgeline Trail Jacket II"
+
+
+def test_barcodes_may_move_between_variants_of_the_same_product(partner):
+    """A merchant who fixes swapped barcodes re-sends the product: the codes swap, nothing else moves."""
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 201
+    swapped = {**PRODUCT, "variants": [
+        {**PRODUCT["variants"][0], "barcodes": ["036000291452"]},
+        {**PRODUCT["variants"][1], "barcodes": ["4006381333931", "4006381333948"]},
+    ]}
+    response = partner.put("/api/v1/products/ridgeline-trail-jacket", json=swapped)
+    assert response.status_code == 200, response.json
+    assert partner.get("/api/v1/barcodes/036000291452").json["sku"] == "RTJ-MOSS-M"
+    assert partner.get("/api/v1/barcodes/4006381333931").json["sku"] == "RTJ-MOSS-L"
+    assert partner.get("/api/v1/barcodes/4006381333948").json["sku"] == "RTJ-MOSS-L"
+    body = partner.get("/api/v1/products/ridgeline-trail-jacket").json
+    assert [v["barcodes"] for v in body["variants"]] == [["036000291452"], ["4006381333931", "4006381333948"]]
+
+
+def test_a_barcode_of_another_product_is_409_and_changes_nothing(partner):
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 201
+    other = {"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}, "barcodes": ["4006381333931"]}]}
+    response = partner.put("/api/v1/products/plain-cap", json=other)
+    assert response.status_code == 409, response.json
+    assert response.json["error"]["details"] == {"barcode": "4006381333931", "sku": "RTJ-MOSS-M"}
+    assert partner.get("/api/v1/products/plain-cap").status_code == 404
+    assert partner.get("/api/v1/barcodes/4006381333931").json["sku"] == "RTJ-MOSS-M"
