@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import signal
 import threading
 import time
@@ -100,12 +102,34 @@ class Outcome:
     seconds: float
 
 
-def send(claimed: Claimed, timeout: float, session: requests.Session | None = None) -> Outcome:
+def refusal(url: str) -> str | None:
+    """Why ``url`` may not receive webhooks where they are restricted (https to public addresses
+    only), or None.  Checked when an endpoint is registered and again before every delivery, so a
+    host name that later resolves to a private address (DNS rebinding) gets nothing."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "webhook URLs must use https"
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except (OSError, UnicodeError):
+        return f"cannot resolve {parts.hostname}"
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return f"{parts.hostname} resolves to a non-public address"
+    return None
+
+
+def send(claimed: Claimed, timeout: float, session: requests.Session | None = None, restricted: bool = False) -> Outcome:
     """POST one delivery, signed now.  2xx is success; any other status, a timeout or a connection
     error is a failure.  Never raises for network or receiver problems; the response body is not read.
 
     ``timeout`` bounds connecting and waiting for the answer's headers as a whole (a receiver
-    trickling its headers byte by byte can stretch it)."""
+    trickling its headers byte by byte can stretch it).  ``restricted``: refuse (as a failed
+    attempt) a URL that ``refusal`` rejects now."""
+    if restricted:
+        refused = refusal(claimed.url)
+        if refused:
+            return Outcome(False, None, f"not sent: {refused}", 0.0)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -163,6 +187,7 @@ class Dispatcher:
         self.attempt_budget = timedelta(seconds=self.timeout + LEASE_MARGIN_SECONDS)
         self.lease_seconds = max(MIN_LEASE_SECONDS, int(4 * self.attempt_budget.total_seconds()))
         self.http = requests.Session()
+        self.restricted = bool(current_app.config.get("WEBHOOK_REQUIRE_HTTPS"))
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -220,7 +245,7 @@ class Dispatcher:
             if self.stopping.is_set() or clock.now() + self.attempt_budget > item.claimed_until:
                 self._hand_back(claimed[index:])
                 break
-            outcome = send(item, self.timeout, self.http)
+            outcome = send(item, self.timeout, self.http, restricted=self.restricted)
             try:
                 delivery = record_delivery_result(item.delivery_id, outcome.ok, outcome.error, claimed_until=item.claimed_until)
                 db.session.commit()

@@ -158,6 +158,47 @@ def test_registering_an_endpoint_with_a_bad_url_or_an_unknown_event_is_400_namin
     assert partner.get("/api/v1/webhook-endpoints").json["items"] == []
 
 
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://hooks.partner.example/x", "https"),
+        ("https://127.0.0.1/x", "non-public"),
+        ("https://10.1.2.3:8443/x", "non-public"),
+        ("https://[::1]/x", "non-public"),
+        ("https://169.254.169.254/latest/meta-data", "non-public"),
+    ],
+)
+def test_restricted_registration_refuses_plain_http_and_private_addresses(app, partner, monkeypatch, url, reason):
+    monkeypatch.setitem(app.config, "WEBHOOK_REQUIRE_HTTPS", True)
+    response = partner.post("/api/v1/webhook-endpoints", json={"url": url, "events": ["stock.changed"]})
+    assert response.status_code == 400, response.json
+    assert reason in response.json["error"]["details"]["url"][0]
+    assert partner.get("/api/v1/webhook-endpoints").json["items"] == []
+
+
+def test_restricted_registration_accepts_https_to_a_public_address(app, partner, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_REQUIRE_HTTPS", True)
+    response = partner.post("/api/v1/webhook-endpoints", json={"url": "https://93.184.215.14/hooks", "events": ["stock.changed"]})
+    assert response.status_code == 201, response.json
+
+
+def test_restricted_delivery_is_refused_when_the_host_now_resolves_to_a_private_address(app, shop, endpoint, set_stock, monkeypatch):
+    """DNS rebinding: a host that was public when registered points at 127.0.0.1 by delivery time."""
+    monkeypatch.setitem(app.config, "WEBHOOK_REQUIRE_HTTPS", True)
+    endpoint("https://hooks.partner.example/x", ["stock.changed"])
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("a refused URL must not be requested")
+
+    monkeypatch.setattr(requests.Session, "post", no_request)
+    set_stock("S1", "JKT-S", 7)
+    dispatch()
+    [delivery] = deliveries()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert "non-public" in delivery.last_error
+
+
 # --- signatures ----------------------------------------------------------------------------
 
 def test_verify_accepts_a_fresh_signature_and_rejects_a_tampered_body_an_old_timestamp_or_another_secret():

@@ -1,10 +1,6 @@
 """Webhook endpoint registration for partners."""
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -12,6 +8,7 @@ from core.errors import ValidationError
 from core.outbox import delete_endpoint, list_endpoints, register_endpoint
 
 from ..auth import require_scope
+from ..webhooks import refusal
 from .idempotency import idempotent
 from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
 
@@ -22,17 +19,9 @@ def check_webhook_url(url: str) -> None:
     """In production (WEBHOOK_REQUIRE_HTTPS) only https to public addresses; any URL in development."""
     if not current_app.config.get("WEBHOOK_REQUIRE_HTTPS"):
         return
-    parts = urlsplit(url)
-    if parts.scheme != "https":
-        raise ValidationError("webhook URLs must use https", field="url")
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except OSError:
-        raise ValidationError(f"cannot resolve {parts.hostname}", field="url") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise ValidationError(f"{parts.hostname} resolves to a non-public address", field="url")
+    refused = refusal(url)
+    if refused:
+        raise ValidationError(refused, field="url")
 
 
 @blp.route("/webhook-endpoints", methods=["POST"])
