@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
 from core.db import UTCDateTime, db
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from inventory import Location
 
 ROLES = ("associate", "manager", "admin")
@@ -151,6 +151,43 @@ def find_api_key(key: str) -> ApiKey | None:
     if record is None or record.revoked_at is not None or not hmac.compare_digest(record.key_hash, hash_secret(key)):
         return None
     return record
+
+
+def find_api_key_record(ident: str) -> ApiKey:
+    """A key by its id (as ``list-api-keys`` prints it), its whole value, or its printed prefix."""
+    ident = (ident or "").strip()
+    if ident.isdigit():
+        record = db.session.get(ApiKey, int(ident))
+    elif len(ident) > 10:
+        record = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(ident)))
+    else:
+        matches = list(db.session.scalars(select(ApiKey).where(ApiKey.prefix == ident))) if ident else []
+        if len(matches) > 1:
+            raise ValidationError(f"{len(matches)} keys start {ident!r}; use the id", field="key")
+        record = matches[0] if matches else None
+    if record is None:
+        raise NotFound(f"no API key {ident!r}")
+    return record
+
+
+def revoke_api_key(ident: str) -> ApiKey:
+    """Revoke a partner key now (its id or prefix); revoking twice keeps the first time."""
+    record = find_api_key_record(ident)
+    if record.revoked_at is None:
+        record.revoked_at = clock.now()
+        db.session.flush()
+    return record
+
+
+def revoke_kiosk(device_id: int) -> KioskDevice:
+    """Revoke a kiosk: its device cookie stops working on the next page."""
+    device = db.session.get(KioskDevice, device_id)
+    if device is None:
+        raise NotFound(f"no kiosk with id {device_id}")
+    if device.revoked_at is None:
+        device.revoked_at = clock.now()
+        db.session.flush()
+    return device
 
 
 def register_kiosk(store_code: str, name: str, token: str | None = None) -> tuple[KioskDevice, str]:

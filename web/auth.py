@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -42,8 +42,10 @@ def load_staff(staff_id: str):
 
 def current_principal() -> Principal | None:
     """The caller of an API request: a Bearer API key first, else the staff session."""
-    if "principal" in g:
-        return g.principal
+    # kept on the request, not on ``g``: ``g`` belongs to the app context, which a test (or a
+    # script) may hold open across several requests
+    if "shelfside.principal" in request.environ:
+        return request.environ["shelfside.principal"]
     principal = None
     header = request.headers.get("Authorization", "")
     if header:
@@ -52,10 +54,10 @@ def current_principal() -> Principal | None:
             raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"})
         principal = _api_key_principal(token.strip())
     elif current_user.is_authenticated:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()  # a browser session must prove the request came from our pages
         principal = Principal("staff", current_user.id, current_user.name, set(current_user.scopes), staff=current_user)
-    g.principal = principal
+    request.environ["shelfside.principal"] = principal
     return principal
 
 

@@ -17,7 +17,11 @@ def register(app) -> None:
     app.cli.add_command(demo_info)
     app.cli.add_command(create_staff)
     app.cli.add_command(create_api_key)
+    app.cli.add_command(list_api_keys)
+    app.cli.add_command(revoke_api_key)
     app.cli.add_command(create_kiosk)
+    app.cli.add_command(list_kiosks)
+    app.cli.add_command(revoke_kiosk)
     app.cli.add_command(import_products)
     app.cli.add_command(outbox)
     app.cli.add_command(expire_reservations)
@@ -85,6 +89,71 @@ def create_api_key(name, scopes):
     db.session.commit()
     click.echo(f"API key '{record.name}' with scopes {', '.join(record.scopes)} (shown once):", err=True)
     click.echo(key)
+
+
+@click.command("list-api-keys")
+def list_api_keys():
+    """Partner API keys: id, prefix, name, scopes, created, revoked."""
+    from sqlalchemy import select
+
+    from core import clock
+
+    from .accounts import ApiKey
+
+    for record in db.session.scalars(select(ApiKey).order_by(ApiKey.id)):
+        revoked = f"revoked {clock.isoformat(record.revoked_at)}" if record.revoked_at else "active"
+        click.echo(f"{record.id:>4}  {record.prefix}…  {record.name}  [{', '.join(record.scopes)}]  created {clock.isoformat(record.created_at)}  {revoked}")
+
+
+@click.command("revoke-api-key")
+@click.argument("key")
+def revoke_api_key(key):
+    """Revoke a partner API key, given its id (see list-api-keys), its prefix or the key itself.
+
+    Running app processes may accept it for up to API_KEY_CACHE_SECONDS more."""
+    from core.errors import NotFound, ValidationError
+
+    from .accounts import revoke_api_key as revoke
+
+    try:
+        record = revoke(key)
+    except (NotFound, ValidationError) as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    seconds = current_app.config.get("API_KEY_CACHE_SECONDS", 0)
+    click.echo(f"revoked API key {record.id} ({record.prefix}…, '{record.name}'); running servers refuse it within {seconds} s")
+
+
+@click.command("list-kiosks")
+def list_kiosks():
+    """Registered kiosks: id, store, name, created, revoked."""
+    from sqlalchemy import select
+
+    from core import clock
+
+    from .accounts import KioskDevice
+
+    for device in db.session.scalars(select(KioskDevice).order_by(KioskDevice.id)):
+        revoked = f"revoked {clock.isoformat(device.revoked_at)}" if device.revoked_at else "active"
+        click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  created {clock.isoformat(device.created_at)}  {revoked}")
+
+
+@click.command("revoke-kiosk")
+@click.argument("device_id", type=int)
+def revoke_kiosk(device_id):
+    """Revoke a kiosk (id from list-kiosks): its screen shows 'not set up' on the next page."""
+    from core.errors import NotFound
+
+    from .accounts import revoke_kiosk as revoke
+
+    try:
+        device = revoke(device_id)
+    except NotFound as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"revoked kiosk {device.id} ('{device.name}', {device.location.code})")
 
 
 @click.command("create-kiosk")
