@@ -30,11 +30,13 @@ def associate(shop):
     return staff
 
 
-def sign_in(page, email="ana@example.com", password=PASSWORD):
+def sign_in(page, email="ana@example.com", password=PASSWORD, expect_success=True):
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if expect_success:
+        expect(page).to_have_url(re.compile(r"/tablet/"))
 
 
 def test_associate_finds_a_product_picks_a_size_and_sees_stock_here_elsewhere_and_online(page, associate, screenshot):
@@ -83,6 +85,30 @@ def test_associate_finds_a_product_picks_a_size_and_sees_stock_here_elsewhere_an
     expect(page.get_by_test_id("stock-here").filter(visible=True)).to_contain_text(re.compile(r"\b0\s+available here"))
 
 
+def test_a_scan_that_starts_before_the_page_script_runs_keeps_every_digit(page, associate, shop):
+    """tablet.js is deferred; a scan may begin before it runs.  It must not select (and so lose)
+    what was already typed."""
+    sign_in(page)
+    held = []
+    page.route(re.compile(r"/static/tablet/tablet\.js"), lambda route: held.append(route))
+    page.goto("/tablet/", wait_until="commit")
+    field = page.get_by_role("searchbox", name="Search products")
+    code = shop.barcodes["TR-42-MOSS"]
+    field.click()
+    page.keyboard.type(code[:3], delay=5)
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page script was requested"
+    held[0].continue_()
+    page.wait_for_load_state("load")  # the deferred script has run
+    page.keyboard.type(code[3:], delay=5)
+    expect(field).to_have_value(code)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/tablet/products/trail-runner-gtx\?sku=TR-42-MOSS$"))
+
+
 def test_scanning_a_barcode_into_the_search_field_opens_that_variant(page, associate, shop, screenshot):
     sign_in(page)
     page.get_by_role("searchbox", name="Search products").click()
@@ -103,7 +129,7 @@ def test_scanning_a_barcode_into_the_search_field_opens_that_variant(page, assoc
 
 
 def test_a_wrong_password_shows_an_error_and_stays_on_the_sign_in_page(page, associate, screenshot):
-    sign_in(page, password="not-my-password")
+    sign_in(page, password="not-my-password", expect_success=False)
     expect(page.get_by_role("alert")).to_contain_text("don't match")
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_label("Email")).to_have_value("ana@example.com")

@@ -6,8 +6,10 @@
 (function () {
   "use strict";
 
+  // Only while the field still holds the query the page came with: a scan that began before
+  // this script ran (it is deferred) must not have its first digits selected and overwritten.
   var hero = document.querySelector("[data-select-on-load]");
-  if (hero && hero.value) {
+  if (hero && hero.value && hero.value === hero.defaultValue) {
     hero.focus();
     hero.select();
   }
