@@ -5,7 +5,7 @@ from functools import cache
 
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, select
 
-from core.db import db
+from core.db import db, read_connection
 
 from .models import Location, StockLevel, Variant
 from .stock import get_location
@@ -28,7 +28,9 @@ def availability(skus: list[str], store: str | None = None) -> tuple[list[dict],
     if store:
         params["store"] = store
     by_sku: dict[str, list[dict]] = {}
-    for sku, code, on_hand, reserved in db.session.execute(_query(db.session.get_bind().dialect.name, bool(store)), params):
+    with read_connection() as connection:
+        rows = connection.execute(_query(connection.dialect.name, bool(store)), params).all()
+    for sku, code, on_hand, reserved in rows:
         by_sku.setdefault(sku, []).append({"sku": sku, "store": code, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
     if store and not by_sku:
         get_location(store)  # an unknown store is an error; a known one means every SKU is unknown

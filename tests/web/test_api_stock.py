@@ -30,6 +30,10 @@ def test_availability_across_every_location(partner, shop):
 
 def test_availability_input_errors(partner, shop):
     assert partner.get("/api/v1/availability").status_code == 400
+    for bad, field in (("sku=", "sku.0"), ("sku=JKT-M&sku=" + "X" * 101, "sku.1")):
+        response = partner.get(f"/api/v1/availability?{bad}&store=S1")
+        assert response.status_code == 400, bad
+        assert list(response.json["error"]["details"]) == [field], response.json
     too_many = "&".join(f"sku=X{n}" for n in range(201))
     response = partner.get(f"/api/v1/availability?{too_many}")
     assert response.status_code == 400 and "sku" in response.json["error"]["details"]

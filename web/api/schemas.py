@@ -91,8 +91,28 @@ class BarcodeLookupOut(Schema):
     variant = fields.Nested(VariantOut)
 
 
+class SkuList(fields.Field):
+    """``sku`` repeated in a query string: strings of 1 to 100 characters, checked in one pass.
+
+    The same rules as ``List(String(validate=Length(1, 100)))``, which costs a field call and a
+    validator call per item: measurable on the hottest read, with up to 200 SKUs a request."""
+
+    is_multiple = True  # webargs: collect every occurrence of the parameter
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100}, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, list) else [value]
+        errors = {index: ["Length must be between 1 and 100."] for index, item in enumerate(values) if not isinstance(item, str) or not 0 < len(item) <= 100}
+        if errors:
+            raise MarshmallowError(errors)
+        return values
+
+
 class AvailabilityQuery(Schema):
-    sku = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True)
+    sku = SkuList(required=True)
     store = fields.String(load_default=None)
 
     @validates_schema
