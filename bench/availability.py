@@ -92,30 +92,13 @@ def run(state: dict, server: ServerSettings, load: LoadSettings) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="availability benchmark")
-    parser.add_argument("--duration", type=int, default=None)
-    parser.add_argument("--warmup", type=int, default=None)
-    parser.add_argument("--connections", type=int, default=None)
-    parser.add_argument("--worker-class", default=None)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="write the results here too")
+    common.add_settings_arguments(parser)
     args = parser.parse_args()
-    state = common.load_state()
-    if not state:
-        raise SystemExit("no bench database: run bench/generate.py first")
-    server, load = ServerSettings(), LoadSettings()
-    for name in ("worker_class", "workers", "threads"):
-        if getattr(args, name) is not None:
-            setattr(server, name, getattr(args, name))
-    for name in ("duration", "warmup", "connections"):
-        if getattr(args, name) is not None:
-            setattr(load, name, getattr(args, name))
+    state = common.require_state()
+    server, load = common.settings_from(args)
     with common.exclusive("availability"):
         results = run(state, server, load)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    common.print_results(results, args.json)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,43 @@ class LoadSettings:
 
 # --- the database ------------------------------------------------------------------------
 
+def add_settings_arguments(parser) -> None:
+    """The command-line knobs every load benchmark shares (gunicorn and wrk settings)."""
+    parser.add_argument("--duration", type=int, default=None)
+    parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--connections", type=int, default=None)
+    parser.add_argument("--worker-class", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="write the results here too")
+
+
+def settings_from(args) -> tuple[ServerSettings, LoadSettings]:
+    """Server and load settings: the environment's (see ServerSettings/LoadSettings), then the arguments."""
+    server, load = ServerSettings(), LoadSettings()
+    for name in ("worker_class", "workers", "threads"):
+        if getattr(args, name) is not None:
+            setattr(server, name, getattr(args, name))
+    for name in ("duration", "warmup", "connections"):
+        if getattr(args, name) is not None:
+            setattr(load, name, getattr(args, name))
+    return server, load
+
+
+def require_state() -> dict:
+    state = load_state()
+    if not state:
+        raise SystemExit("no bench database: run bench/generate.py first")
+    return state
+
+
+def print_results(results: dict, path: Path | None) -> None:
+    text = json.dumps(results, indent=2)
+    print(text)
+    if path:
+        path.write_text(text)
+
+
 def dsn(dbname: str | None = None) -> str:
     return f"{PG_DSN} dbname={dbname or BENCH_DB}"
 

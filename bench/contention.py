@@ -22,7 +22,6 @@ Three parts, one run, the same gunicorn settings as the availability benchmark:
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import sys
 import threading
@@ -268,33 +267,16 @@ def run(state: dict, server: ServerSettings, load: LoadSettings, units: int = 50
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="contention benchmark")
-    parser.add_argument("--duration", type=int, default=None)
-    parser.add_argument("--warmup", type=int, default=None)
-    parser.add_argument("--connections", type=int, default=None)
-    parser.add_argument("--worker-class", default=None)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None)
+    common.add_settings_arguments(parser)
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    state = common.load_state()
-    if not state:
-        raise SystemExit("no bench database: run bench/generate.py first")
-    server, load = ServerSettings(), LoadSettings()
-    for name in ("worker_class", "workers", "threads"):
-        if getattr(args, name) is not None:
-            setattr(server, name, getattr(args, name))
-    for name in ("duration", "warmup", "connections"):
-        if getattr(args, name) is not None:
-            setattr(load, name, getattr(args, name))
+    state = common.require_state()
+    server, load = common.settings_from(args)
     with common.exclusive("contention"):
         results = run(state, server, load, args.units, args.requests, args.clients)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    common.print_results(results, args.json)
 
 
 if __name__ == "__main__":

@@ -89,9 +89,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    state = common.load_state()
-    if not state:
-        raise SystemExit("no bench database: run bench/generate.py first")
+    state = common.require_state()
     os.environ.setdefault("SHELFSIDE_INSTANCE_PATH", str(common.STATE_DIR / "instance"))
     from sqlalchemy import event
 
