@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
@@ -12,7 +12,7 @@ from core.errors import InsufficientStock, InvalidTransition, NotFound, Validati
 from core.outbox import emit, new_id, preload_subscribers
 
 from .models import RESERVATION_KINDS, Location, Reservation, ReservationLine, StockLevel, Variant
-from .stock import change_level, get_location, lock_level_ids, lock_levels
+from .stock import change_level, get_location, lock_level_ids
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 DEFAULT_EXPIRY_SECONDS = 15 * 60
@@ -33,12 +33,19 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
         raise ValidationError("a reservation needs at least one line", field="lines")
     location = get_location(store)
 
+    # each SKU's stock row at this store (None: the SKU exists but has never had stock here), unlocked
     skus = [line["sku"] for line in lines]
-    variants = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(skus)))}
+    level_ids: dict[str, int | None] = dict(
+        db.session.execute(
+            select(Variant.sku, StockLevel.id)
+            .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id, StockLevel.location_id == location.id))
+            .where(Variant.sku.in_(skus))
+        ).all()
+    )
     wanted: dict[str, int] = {}
     errors = {}
     for index, line in enumerate(lines):
-        if line["sku"] not in variants:
+        if line["sku"] not in level_ids:
             errors[f"lines.{index}.sku"] = [f"unknown SKU {line['sku']!r}"]
         if not isinstance(line["quantity"], int) or line["quantity"] < 1:
             errors[f"lines.{index}.quantity"] = ["must be a whole number of at least 1"]
@@ -51,14 +58,7 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     # is loaded, the reservation header is inserted.  The stock rows are locked last, so the
     # hottest rows are held only for SELECT ... FOR NO KEY UPDATE, the UPDATE, the line inserts
     # (after the lock: their foreign-key check share-locks the stock row) and the commit.
-    pairs = [(variants[sku].id, location.id) for sku in wanted]
-    rows = {
-        (level.variant_id, level.location_id): level
-        for level in db.session.scalars(
-            select(StockLevel).where(StockLevel.variant_id.in_({v for v, _ in pairs}), StockLevel.location_id == location.id)
-        )
-    }
-    missing = [{"sku": sku, "requested": quantity, "available": 0} for sku, quantity in wanted.items() if (variants[sku].id, location.id) not in rows]
+    missing = [{"sku": sku, "requested": quantity, "available": 0} for sku, quantity in wanted.items() if level_ids[sku] is None]
     if missing:
         raise InsufficientStock(missing)
     preload_subscribers()  # the webhook endpoints, read before the lock rather than while holding it
@@ -73,10 +73,10 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     db.session.add(reservation)
     db.session.flush()  # the header now; its lines (whose foreign key share-locks the stock row) after the lock
 
-    levels = lock_level_ids([level.id for level in rows.values()])
+    levels = lock_level_ids([level_ids[sku] for sku in wanted])
     short = []
     for sku, quantity in wanted.items():
-        level = levels[rows[(variants[sku].id, location.id)].id]
+        level = levels[level_ids[sku]]
         if level.available < quantity:
             short.append({"sku": sku, "requested": quantity, "available": max(level.available, 0)})
     if short:
@@ -87,12 +87,11 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
             return reserve(store, lines, kind, reference, expires_in, actor)
         raise InsufficientStock(short)
     for sku, quantity in wanted.items():
-        level = levels[rows[(variants[sku].id, location.id)].id]
+        level = levels[level_ids[sku]]
         change_level(level, reserved_delta=quantity, sku=sku)
         reservation.lines.append(ReservationLine(stock_level_id=level.id, stock_level=level, quantity=quantity))
-    # the SKUs by stock row, for reservation_payload: the Variant objects leave the session's
-    # (weak) identity map when this function returns, and looking them up again costs a query
-    reservation.known_skus = {rows[(variants[sku].id, location.id)].id: sku for sku in wanted}
+    # the SKUs by stock row, for reservation_payload (which would otherwise look each variant up)
+    reservation.known_skus = {level_ids[sku]: sku for sku in wanted}
     db.session.flush()
     emit("reservation.held", reservation_payload(reservation))
     return reservation
@@ -194,12 +193,10 @@ def _expire_overdue_on(levels: list[StockLevel]) -> bool:
 
 
 def reservation_payload(reservation: Reservation) -> dict:
-    from .models import Variant as V  # local to keep the import list short
-
     lines = []
     known = getattr(reservation, "known_skus", {})
     for line in reservation.lines:
-        sku = known.get(line.stock_level_id) or db.session.get(V, line.stock_level.variant_id).sku
+        sku = known.get(line.stock_level_id) or db.session.get(Variant, line.stock_level.variant_id).sku
         lines.append({"sku": sku, "quantity": line.quantity})
     location = reservation.location or db.session.get(Location, reservation.location_id)
     return {

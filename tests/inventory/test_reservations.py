@@ -42,6 +42,14 @@ def test_reserve_unknown_sku_names_the_line(shop):
     assert "lines.0.sku" in caught.value.details
 
 
+def test_reserve_a_sku_never_stocked_at_the_store_is_insufficient_with_nothing_available(shop):
+    with pytest.raises(InsufficientStock) as caught:
+        inventory.reserve("S2", [{"sku": "JKT-S", "quantity": 1}], "online_order")
+    db.session.rollback()
+    assert caught.value.lines == [{"sku": "JKT-S", "requested": 1, "available": 0}]
+    assert inventory.availability(["JKT-S"], "S2")[0] == [{"sku": "JKT-S", "store": "S2", "on_hand": 0, "reserved": 0, "available": 0}]
+
+
 def test_commit_takes_units_off_hand_with_a_sale_in_the_ledger(shop):
     reservation = inventory.reserve("S1", [{"sku": "JKT-S", "quantity": 2}], "pickup")
     inventory.commit_reservation(reservation.public_id)
