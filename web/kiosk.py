@@ -12,18 +12,16 @@ from flask_login import logout_user
 
 from core import db
 from core.errors import NotFound
-from inventory import list_categories, search_products, stock_by_location
+from inventory import list_categories, search_products
 
 from .accounts import KioskDevice, find_kiosk
 from .extensions import limiter
 from .tablet import (
     clean_description,
     exact_variant,
-    image_src,
     load_product_page,
-    price_label,
+    product_cards,
     product_images,
-    product_stock_here,
     split_stock,
 )
 
@@ -93,29 +91,16 @@ def kiosk_stock_view(rows: list[dict], store) -> dict:
     }
 
 
+def _kiosk_badge(total: int, low: bool, store) -> dict:
+    if total <= 0:
+        return {"label": "Not in stock here", "kind": "none"}
+    if low:
+        return {"label": f"Only {total} left here", "kind": "low"}
+    return {"label": "In stock here", "kind": "ok"}
+
+
 def kiosk_cards(products, store) -> list[dict]:
-    variant_ids = [v.id for p in products for v in p.variants]
-    stock = stock_by_location(variant_ids) if variant_ids else {}
-    cards = []
-    for product in products:
-        total, low = product_stock_here(product.variants, stock, store.id)
-        if total <= 0:
-            badge = {"label": "Not in stock here", "kind": "none"}
-        elif low:
-            badge = {"label": f"Only {total} left here", "kind": "low"}
-        else:
-            badge = {"label": "In stock here", "kind": "ok"}
-        image = product.images[0] if product.images else None
-        cards.append({
-            "handle": product.handle,
-            "title": product.title,
-            "vendor": product.vendor,
-            "image": image_src(image.url) if image else None,
-            "image_alt": (image.alt if image else "") or product.title,
-            "price": price_label(product.variants),
-            "badge": badge,
-        })
-    return cards
+    return product_cards(products, store, badge=_kiosk_badge)
 
 
 # --- pages ---------------------------------------------------------------------------------------

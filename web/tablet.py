@@ -294,7 +294,9 @@ def _availability_badge(total: int, low: bool, store) -> dict:
     return {"label": f"{total} here", "kind": "ok"}
 
 
-def product_cards(products, store) -> list[dict]:
+def product_cards(products, store, badge=_availability_badge) -> list[dict]:
+    """Search and category cards with the stock at ``store`` as ``badge(total, low, store)`` words
+    (the tablet's by default; the kiosk passes its own)."""
     variant_ids = [v.id for p in products for v in p.variants]
     stock = stock_by_location(variant_ids) if variant_ids else {}
     cards = []
@@ -308,7 +310,7 @@ def product_cards(products, store) -> list[dict]:
             "image": image_src(image.url) if image else None,
             "image_alt": (image.alt if image else "") or product.title,
             "price": price_label(product.variants),
-            "badge": _availability_badge(total, low, store),
+            "badge": badge(total, low, store),
             "variant_count": len(product.variants),
         })
     return cards
