@@ -202,19 +202,20 @@ def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cyc
 
 # --- reading --------------------------------------------------------------------------------
 
-def stock_by_location(variant_ids: list[int]) -> dict[int, list[dict]]:
-    """For each variant: every active location with on hand, reserved, available and shelf position."""
-    if not variant_ids:
+def stock_by_location(variant_ids: list[int], location_ids: list[int] | None = None) -> dict[int, list[dict]]:
+    """For each variant: every active location (or only ``location_ids``) with on hand, reserved,
+    available and shelf position."""
+    if not variant_ids or location_ids == []:
         return {}
     locations = list_locations()
-    levels = {
-        (lv.variant_id, lv.location_id): lv
-        for lv in db.session.scalars(select(StockLevel).where(StockLevel.variant_id.in_(variant_ids)))
-    }
-    shelves = {
-        (sp.variant_id, sp.location_id): sp
-        for sp in db.session.scalars(select(ShelfPosition).where(ShelfPosition.variant_id.in_(variant_ids)))
-    }
+    levels_query = select(StockLevel).where(StockLevel.variant_id.in_(variant_ids))
+    shelves_query = select(ShelfPosition).where(ShelfPosition.variant_id.in_(variant_ids))
+    if location_ids is not None:
+        locations = [location for location in locations if location.id in location_ids]
+        levels_query = levels_query.where(StockLevel.location_id.in_(location_ids))
+        shelves_query = shelves_query.where(ShelfPosition.location_id.in_(location_ids))
+    levels = {(lv.variant_id, lv.location_id): lv for lv in db.session.scalars(levels_query)}
+    shelves = {(sp.variant_id, sp.location_id): sp for sp in db.session.scalars(shelves_query)}
     answer: dict[int, list[dict]] = {}
     for variant_id in variant_ids:
         rows = []

@@ -136,7 +136,7 @@ def create_api_key(name: str, scopes: list[str], key: str | None = None) -> tupl
     """A new partner API key; answers (record, the key in clear — shown once, only its hash is kept)."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
-        raise ValidationError(f"scopes must be among {', '.join(SCOPES)}", field="scope")
+        raise ValidationError(f"unknown scope; choose among: {', '.join(SCOPES)}", field="scope")
     key = key or "ssk_" + secrets.token_urlsafe(32)
     record = ApiKey(name=name, prefix=key[:10], key_hash=hash_secret(key), scopes=sorted(set(scopes)))
     db.session.add(record)

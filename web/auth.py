@@ -124,13 +124,12 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-def _safe_next(target: str | None) -> str | None:
-    if not target:
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (a safe redirect after sign-in or a form), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    return None if parts.scheme or parts.netloc else target
 
 
 def _login_limit():
@@ -151,7 +150,7 @@ def login():
             session.clear()
             login_user(staff)
             session["store_id"] = staff.stores[0].id if staff.stores else None
-            return redirect(_safe_next(request.args.get("next")) or url_for("tablet.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("tablet.home"))
     elif request.method == "POST":
         flash("Enter your email and password.", "error")
     return render_template("login.html", form=form), (401 if request.method == "POST" else 200)

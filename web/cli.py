@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -10,6 +11,26 @@ from flask import current_app
 from core import db
 
 log = logging.getLogger("shelfside.cli")
+
+
+@contextmanager
+def unit_of_work():
+    """One commit per command; a domain error rolls everything back and becomes the command's error."""
+    from core.errors import DomainError
+
+    try:
+        yield
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+
+
+def _since(created_at, revoked_at) -> str:
+    from core import clock
+
+    state = f"revoked {clock.isoformat(revoked_at)}" if revoked_at else "active"
+    return f"created {clock.isoformat(created_at)}  {state}"
 
 
 def register(app) -> None:
@@ -59,16 +80,10 @@ def demo_info(port):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_staff(email, name, role, stores, password):
     """Create a staff account bound to stores."""
-    from core.errors import ValidationError
-
     from .accounts import create_staff as create
 
-    try:
+    with unit_of_work():
         staff = create(email, name, role, password, list(stores))
-    except ValidationError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"created {staff.role} {staff.email} for {', '.join(s.code for s in staff.stores) or 'all stores'}")
 
 
@@ -77,16 +92,10 @@ def create_staff(email, name, role, stores, password):
 @click.option("--scope", "scopes", multiple=True, required=True, help="Scope to grant (repeat for several).")
 def create_api_key(name, scopes):
     """Create a partner API key; prints it alone on the last line (only its hash is stored)."""
-    from core.errors import ValidationError
+    from .accounts import create_api_key as create
 
-    from .accounts import SCOPES, create_api_key as create
-
-    try:
+    with unit_of_work():
         record, key = create(name, list(scopes))
-    except ValidationError:
-        db.session.rollback()
-        raise click.ClickException(f"unknown scope; choose among: {', '.join(SCOPES)}") from None
-    db.session.commit()
     click.echo(f"API key '{record.name}' with scopes {', '.join(record.scopes)} (shown once):", err=True)
     click.echo(key)
 
@@ -96,13 +105,10 @@ def list_api_keys():
     """Partner API keys: id, prefix, name, scopes, created, revoked."""
     from sqlalchemy import select
 
-    from core import clock
-
     from .accounts import ApiKey
 
     for record in db.session.scalars(select(ApiKey).order_by(ApiKey.id)):
-        revoked = f"revoked {clock.isoformat(record.revoked_at)}" if record.revoked_at else "active"
-        click.echo(f"{record.id:>4}  {record.prefix}…  {record.name}  [{', '.join(record.scopes)}]  created {clock.isoformat(record.created_at)}  {revoked}")
+        click.echo(f"{record.id:>4}  {record.prefix}…  {record.name}  [{', '.join(record.scopes)}]  {_since(record.created_at, record.revoked_at)}")
 
 
 @click.command("revoke-api-key")
@@ -111,16 +117,10 @@ def revoke_api_key(key):
     """Revoke a partner API key, given its id (see list-api-keys), its prefix or the key itself.
 
     Running app processes may accept it for up to API_KEY_CACHE_SECONDS more."""
-    from core.errors import NotFound, ValidationError
-
     from .accounts import revoke_api_key as revoke
 
-    try:
+    with unit_of_work():
         record = revoke(key)
-    except (NotFound, ValidationError) as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     seconds = current_app.config.get("API_KEY_CACHE_SECONDS", 0)
     click.echo(f"revoked API key {record.id} ({record.prefix}…, '{record.name}'); running servers refuse it within {seconds} s")
 
@@ -130,29 +130,20 @@ def list_kiosks():
     """Registered kiosks: id, store, name, created, revoked."""
     from sqlalchemy import select
 
-    from core import clock
-
     from .accounts import KioskDevice
 
     for device in db.session.scalars(select(KioskDevice).order_by(KioskDevice.id)):
-        revoked = f"revoked {clock.isoformat(device.revoked_at)}" if device.revoked_at else "active"
-        click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  created {clock.isoformat(device.created_at)}  {revoked}")
+        click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  {_since(device.created_at, device.revoked_at)}")
 
 
 @click.command("revoke-kiosk")
 @click.argument("device_id", type=int)
 def revoke_kiosk(device_id):
     """Revoke a kiosk (id from list-kiosks): its screen shows 'not set up' on the next page."""
-    from core.errors import NotFound
-
     from .accounts import revoke_kiosk as revoke
 
-    try:
+    with unit_of_work():
         device = revoke(device_id)
-    except NotFound as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"revoked kiosk {device.id} ('{device.name}', {device.location.code})")
 
 
@@ -161,16 +152,10 @@ def revoke_kiosk(device_id):
 @click.option("--name", default="Kiosk")
 def create_kiosk(store, name):
     """Register a kiosk for a store; prints its one-time activation path."""
-    from core.errors import ValidationError
-
     from .accounts import register_kiosk
 
-    try:
+    with unit_of_work():
         device, token = register_kiosk(store, name)
-    except ValidationError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"kiosk '{device.name}' for {store}; open this path on the device:", err=True)
     click.echo(f"/kiosk/activate/{token}")
 
@@ -181,16 +166,10 @@ def create_kiosk(store, name):
 @click.option("--store", default=None, help="Location code to set 'Variant Inventory Qty' at (as a count).")
 def import_products(path, currency, store):
     """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
-    from core.errors import DomainError
     from inventory.imports import import_shopify_csv
 
-    try:
-        with open(path, "rb") as handle:
-            report = import_shopify_csv(handle, currency=currency, stock_location=store)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    with unit_of_work(), open(path, "rb") as handle:
+        report = import_shopify_csv(handle, currency=currency, stock_location=store)
     click.echo(report.summary())
     for problem in report.errors:
         click.echo(f"  line {problem.line}: {problem.message}", err=True)

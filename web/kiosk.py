@@ -17,6 +17,7 @@ from inventory import list_categories, search_products
 from .accounts import KioskDevice, find_kiosk
 from .extensions import limiter
 from .tablet import (
+    PAGE_SIZE,
     clean_description,
     exact_variant,
     load_product_page,
@@ -29,7 +30,6 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 limiter.limit(lambda: current_app.config["PUBLIC_RATE_LIMIT"])(bp)
 
 SESSION_KEY = "kiosk_device_id"
-PAGE_SIZE = 24
 
 
 def _not_set_up(message: str | None = None):
@@ -99,10 +99,6 @@ def _kiosk_badge(total: int, low: bool, store) -> dict:
     return {"label": "In stock here", "kind": "ok"}
 
 
-def kiosk_cards(products, store) -> list[dict]:
-    return product_cards(products, store, badge=_kiosk_badge)
-
-
 # --- pages ---------------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -125,7 +121,7 @@ def search():
         "kiosk/results.html",
         heading=f"Results for “{query}”",
         query=query,
-        cards=kiosk_cards(products, g.kiosk.location),
+        cards=product_cards(products, g.kiosk.location, badge=_kiosk_badge),
         more=url_for(".search", q=query, cursor=next_cursor) if next_cursor else None,
         categories=list_categories() if not products else [],
     )
@@ -142,7 +138,7 @@ def category(slug):
         "kiosk/results.html",
         heading=found.name,
         query="",
-        cards=kiosk_cards(products, g.kiosk.location),
+        cards=product_cards(products, g.kiosk.location, badge=_kiosk_badge),
         more=url_for(".category", slug=slug, cursor=next_cursor) if next_cursor else None,
         categories=[],
     )

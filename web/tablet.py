@@ -30,7 +30,7 @@ from inventory import (
 )
 
 from .accounts import ROLES
-from .auth import require_role
+from .auth import require_role, safe_next
 from .errors import ApiError
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
@@ -235,10 +235,6 @@ def current_store(staff, choices):
 
 @bp.before_request
 def load_store():
-    # Flask-WTF caches the signed token in ``g``; when the session was cleared since (sign-in
-    # does that) within the same app context, that cached token no longer matches the session.
-    if "csrf_token" not in session:
-        g.pop("csrf_token", None)
     if current_user.is_authenticated:
         g.stores = store_choices(current_user)
         g.store = current_store(current_user, g.stores)
@@ -247,13 +243,6 @@ def load_store():
 @bp.context_processor
 def tablet_context():
     return {"store": g.get("store"), "stores": g.get("stores", [])}
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return None if parts.scheme or parts.netloc else target
 
 
 @bp.post("/store")
@@ -269,7 +258,7 @@ def switch_store():
         raise ApiError(403, "forbidden", "you don't work at that store")
     session["store_id"] = store.id
     flash(f"You're now working at {store.name}.", "info")
-    return redirect(_safe_next(request.form.get("next")) or url_for(".home"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".home"))
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -298,7 +287,7 @@ def product_cards(products, store, badge=_availability_badge) -> list[dict]:
     """Search and category cards with the stock at ``store`` as ``badge(total, low, store)`` words
     (the tablet's by default; the kiosk passes its own)."""
     variant_ids = [v.id for p in products for v in p.variants]
-    stock = stock_by_location(variant_ids) if variant_ids else {}
+    stock = stock_by_location(variant_ids, location_ids=[store.id] if store else [])  # this store's rows only
     cards = []
     for product in products:
         total, low = product_stock_here(product.variants, stock, store.id if store else None)
@@ -311,7 +300,6 @@ def product_cards(products, store, badge=_availability_badge) -> list[dict]:
             "image_alt": (image.alt if image else "") or product.title,
             "price": price_label(product.variants),
             "badge": badge(total, low, store),
-            "variant_count": len(product.variants),
         })
     return cards
 
@@ -459,7 +447,7 @@ def back_to_results(home: str) -> str:
     if referrer.netloc and referrer.netloc != request.host:
         return home
     if referrer.path == home and referrer.query:
-        return _safe_next(referrer.path + "?" + referrer.query) or home
+        return safe_next(referrer.path + "?" + referrer.query) or home
     return home
 
 
