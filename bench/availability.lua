@@ -4,13 +4,11 @@
 -- parameter, so one item per SKU and active location (50 SKUs x 50 locations = 2,500 items).
 -- Against the trivial app pass "trivial" as the key: it requests /trivial with the same header.
 -- Pass "healthz" to request Shelfside's /healthz (the whole app stack and one SELECT 1).
-local threads = {}
 local counter = 0
 
 function setup(thread)
   counter = counter + 1
-  thread:set("id", counter)
-  table.insert(threads, thread)
+  thread:set("id", counter)  -- seeds each thread's random SKU sets differently
 end
 
 function init(args)

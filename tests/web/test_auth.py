@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ def test_sign_in_sets_an_httponly_lax_session_cookie_and_opens_the_tablet(client
     assert response.status_code == 302 and response.headers["Location"].endswith("/tablet/")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Expires=" not in cookie  # a staff session ends with the browser
 
 
 def test_wrong_password_is_refused_with_a_message(client, associate):
@@ -116,10 +118,11 @@ def test_login_is_rate_limited(tmp_path):
         print(codes, last.status_code, last.headers.get("Retry-After"))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd(), timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("[401, 401, 401, 401, 401, 429, 429] 429"), line
+    assert line.startswith("[401, 401, 401, 401, 401, 429, 429] 429 "), line
+    assert 0 < int(line.rsplit(" ", 1)[1]) <= 60, line  # Retry-After, in seconds
 
 
 def test_production_cookies_are_secure(monkeypatch):

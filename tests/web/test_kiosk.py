@@ -4,6 +4,9 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -56,7 +59,9 @@ def test_activation_remembers_the_device_in_a_permanent_session(client, shop):
     db.session.commit()
     response = client.get(f"/kiosk/activate/{token}")
     cookie = response.headers["Set-Cookie"]
-    assert "Expires=" in cookie and "HttpOnly" in cookie
+    assert "HttpOnly" in cookie
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+    assert expires - clock.now() > timedelta(days=360)  # KIOSK_SESSION_DAYS: a year
     page = text(client.get("/kiosk/"))
     assert "Berlin Mitte" in page and "Footwear" in page and "Jackets" in page
 
@@ -176,6 +181,6 @@ def test_kiosk_pages_and_activation_guesses_are_rate_limited(tmp_path):
         print(codes)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd(), timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
