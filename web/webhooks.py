@@ -248,12 +248,15 @@ class Dispatcher:
             outcome = send(item, self.timeout, self.http, restricted=self.restricted)
             try:
                 delivery = record_delivery_result(item.delivery_id, outcome.ok, outcome.error, claimed_until=item.claimed_until)
+                # read before the commit expires them: a read after it would open a transaction
+                # that stays open through the next request (on SQLite: the write lock)
+                result = (delivery.status, delivery.next_attempt_at) if delivery is not None else None
                 db.session.commit()
             except Exception:
                 self._roll_back_quietly()
                 log.error("webhook %s %s to %s: outcome not recorded (%s); it will be sent again", item.event_id, item.event_type, _safe_url(item.url), "ok" if outcome.ok else outcome.error)
                 raise
-            self._log(item, outcome, delivery)
+            self._log(item, outcome, result)
         return len(claimed)
 
     def _copy(self, delivery) -> Claimed:
@@ -268,17 +271,18 @@ class Dispatcher:
         db.session.commit()
         log.info("handed back %d claimed webhook delivery(ies) unsent", released)
 
-    def _log(self, item: Claimed, outcome: Outcome, delivery) -> None:
+    def _log(self, item: Claimed, outcome: Outcome, result: tuple[str, datetime] | None) -> None:
+        """``result``: the delivery's (status, next attempt) as recorded, None if the claim had lapsed."""
         where = f"{item.event_id} {item.event_type} to {_safe_url(item.url)} (delivery {item.delivery_id}, attempt {item.attempt})"
         took = f"{outcome.seconds * 1000:.0f} ms"
-        if delivery is None:
+        if result is None:
             log.warning("webhook %s: %s in %s, but the claim had lapsed; outcome left to its new owner", where, "delivered" if outcome.ok else outcome.error, took)
         elif outcome.ok:
             log.info("webhook %s: delivered, HTTP %s in %s", where, outcome.status, took)
-        elif delivery.status == "dead":
+        elif result[0] == "dead":
             log.error("webhook %s: %s in %s; dead after %d attempts", where, outcome.error, took, MAX_ATTEMPTS)
         else:
-            log.warning("webhook %s: %s in %s; retry at %s", where, outcome.error, took, clock.isoformat(delivery.next_attempt_at))
+            log.warning("webhook %s: %s in %s; retry at %s", where, outcome.error, took, clock.isoformat(result[1]))
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -364,14 +364,12 @@ def test_a_receiver_slower_than_the_timeout_counts_as_a_failed_attempt(app, shop
     assert (delivery.status, delivery.attempts) == ("pending", 1) and "timeout" in delivery.last_error.lower()
 
 
-def test_no_database_lock_is_held_while_the_request_is_in_flight(shop, receiver, endpoint, set_stock, backend):
-    """Another connection can write-lock the delivery's row (PostgreSQL) or the database (SQLite)
-    while the receiver is still answering."""
+def lock_probe(backend, probes):
+    """A receiver hook: can another connection write-lock the database (SQLite) or every delivery
+    row (PostgreSQL) while the request is in flight?  Appends "free" or the error."""
     engine = db.engine
-    probes = []
 
     def probe(_receiver, _request):
-        delivery_id = db_ids[0]
         try:
             if backend == "sqlite":
                 raw = engine.raw_connection()
@@ -383,18 +381,37 @@ def test_no_database_lock_is_held_while_the_request_is_in_flight(shop, receiver,
                     raw.close()
             else:
                 with engine.connect() as conn, conn.begin():
-                    conn.execute(select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id).with_for_update(nowait=True))
+                    conn.execute(select(WebhookDelivery.id).with_for_update(nowait=True)).all()
             probes.append("free")
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
             probes.append(repr(exc))
 
-    hook = receiver(on_request=probe)
+    return probe
+
+
+def test_no_database_lock_is_held_while_the_request_is_in_flight(shop, receiver, endpoint, set_stock, backend):
+    """Another connection can write-lock the delivery's row (PostgreSQL) or the database (SQLite)
+    while the receiver is still answering."""
+    probes = []
+    hook = receiver(on_request=lock_probe(backend, probes))
     endpoint(hook.url, ["stock.changed"])
     set_stock("S1", "JKT-S", 7)
-    db_ids = [delivery.id for delivery in deliveries()]
     dispatch()
     assert probes == ["free"]
     assert deliveries()[0].status == "delivered"
+
+
+def test_no_database_lock_is_held_during_the_request_after_a_failed_one(shop, receiver, endpoint, set_stock, backend):
+    """Logging a failure reads the rescheduled delivery: that read must not open a transaction
+    that stays open (on SQLite: the write lock) through the next request."""
+    probes = []
+    hook = receiver(statuses=(500, 200), on_request=lock_probe(backend, probes))
+    endpoint(hook.url, ["stock.changed"])
+    set_stock("S1", "JKT-S", 7)
+    set_stock("S1", "JKT-M", 5)
+    dispatch()
+    assert probes == ["free", "free"]
+    assert sorted(d.status for d in deliveries()) == ["delivered", "pending"]
 
 
 def test_a_delivery_whose_claim_lapsed_is_not_recorded_twice(shop, receiver, endpoint, set_stock, later):
