@@ -37,9 +37,9 @@ def verify(secret: str, body: bytes, header: str | None, tolerance: int = 300, n
     timestamp, signatures = None, []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and value.isascii() and value:
             signatures.append(value)
     if timestamp is None or not signatures:
         return False

@@ -63,9 +63,9 @@ def verify(secret: str, body: bytes, header: str | None, tolerance: int = 300, n
     timestamp, signatures = None, []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and value.isascii() and value:
             signatures.append(value)
     if timestamp is None or not signatures:
         return False
@@ -111,6 +111,8 @@ def refusal(url: str) -> str | None:
         return "webhook URLs must use https"
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except ValueError:
+        return "the port must be between 0 and 65535"
     except (OSError, UnicodeError):
         return f"cannot resolve {parts.hostname}"
     for address in addresses:
@@ -119,7 +121,7 @@ def refusal(url: str) -> str | None:
     return None
 
 
-def send(claimed: Claimed, timeout: float, session: requests.Session | None = None, restricted: bool = False) -> Outcome:
+def send(claimed: Claimed, timeout: float, session: requests.Session, restricted: bool = False) -> Outcome:
     """POST one delivery, signed now.  2xx is success; any other status, a timeout or a connection
     error is a failure.  Never raises for network or receiver problems; the response body is not read.
 
@@ -138,9 +140,8 @@ def send(claimed: Claimed, timeout: float, session: requests.Session | None = No
         SIGNATURE_HEADER: sign(claimed.secret, claimed.body, int(time.time())),
     }
     started = time.monotonic()
-    poster = session or requests
     try:
-        response = poster.post(
+        response = session.post(
             claimed.url, data=claimed.body, headers=headers, stream=True, allow_redirects=False,
             timeout=Timeout(connect=timeout, read=timeout, total=timeout),
         )
@@ -165,11 +166,9 @@ def _reason(exc: Exception) -> str:
 
 
 def _safe_url(url: str) -> str:
+    """The URL for logs: no user info, no query (either may carry a secret)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 class Dispatcher:
@@ -180,13 +179,14 @@ class Dispatcher:
     claimed by one of them at a time, and no row lock is held during an HTTP request.
     """
 
-    def __init__(self, batch: int = 50, poll_seconds: float = 1.0, timeout: float | None = None):
+    def __init__(self, batch: int = 50, poll_seconds: float = 1.0):
         self.batch = max(1, int(batch))
         self.poll_seconds = max(0.0, float(poll_seconds))
-        self.timeout = float(timeout if timeout is not None else current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+        self.timeout = float(current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
         self.attempt_budget = timedelta(seconds=self.timeout + LEASE_MARGIN_SECONDS)
         self.lease_seconds = max(MIN_LEASE_SECONDS, int(4 * self.attempt_budget.total_seconds()))
         self.http = requests.Session()
+        self.http.trust_env = False  # no environment proxies or .netrc credentials on partner URLs
         self.restricted = bool(current_app.config.get("WEBHOOK_REQUIRE_HTTPS"))
         self.stopping = threading.Event()
 

@@ -176,6 +176,14 @@ def test_restricted_registration_refuses_plain_http_and_private_addresses(app, p
     assert partner.get("/api/v1/webhook-endpoints").json["items"] == []
 
 
+def test_a_url_with_a_port_out_of_range_is_400_in_any_mode(app, partner, monkeypatch):
+    for restricted in (False, True):
+        monkeypatch.setitem(app.config, "WEBHOOK_REQUIRE_HTTPS", restricted)
+        response = partner.post("/api/v1/webhook-endpoints", json={"url": "https://93.184.215.14:99999/x", "events": ["stock.changed"]})
+        assert response.status_code == 400, response.json
+        assert "port" in response.json["error"]["details"]["url"][0]
+
+
 def test_restricted_registration_accepts_https_to_a_public_address(app, partner, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_REQUIRE_HTTPS", True)
     response = partner.post("/api/v1/webhook-endpoints", json={"url": "https://93.184.215.14/hooks", "events": ["stock.changed"]})
@@ -212,7 +220,7 @@ def test_verify_accepts_a_fresh_signature_and_rejects_a_tampered_body_an_old_tim
     assert not verify("whsec_a", body, sign("whsec_a", body, now - 301))
     assert verify("whsec_a", body, sign("whsec_a", body, now - 301), tolerance=600)
     assert not verify("whsec_a", body, sign("whsec_a", body, now + 301))
-    for broken in (None, "", "v1=abc", f"t={now}", "t=soon,v1=abc", f"t={now},v1=" + "0" * 64):
+    for broken in (None, "", "v1=abc", f"t={now}", "t=soon,v1=abc", f"t={now},v1=" + "0" * 64, "t=²,v1=abc", f"t={now},v1=é" + "0" * 63):
         assert not verify("whsec_a", body, broken)
 
 

@@ -1,7 +1,9 @@
 """marshmallow schemas at the edge: input schemas separate from output schemas."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError as MarshmallowError, fields, post_load, validate, validates_schema
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError as MarshmallowError, fields, post_load, validate, validates, validates_schema
 
 from core import clock
 from core.money import Money
@@ -280,6 +282,13 @@ class StorePage(Schema):
 class WebhookEndpointIn(Schema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+    @validates("url")
+    def check_port(self, value, **kwargs):
+        try:
+            urlsplit(value).port
+        except ValueError:
+            raise MarshmallowError("the port must be between 0 and 65535") from None
 
 
 class WebhookEndpointOut(Schema):
