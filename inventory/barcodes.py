@@ -42,6 +42,11 @@ def equivalents(code: str) -> list[str]:
     return forms
 
 
+def canonical(code: str) -> str:
+    """One form per item, to compare codes by: a UPC-A as its EAN-13 (with the leading zero)."""
+    return "0" + code if len(code) == 12 else code
+
+
 def make_ean13(body12: str) -> str:
     """Append the check digit to 12 digits."""
     return body12 + str(check_digit(body12))

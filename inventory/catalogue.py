@@ -14,7 +14,7 @@ from core.money import Money
 from core.outbox import emit
 from core.pagination import decode_cursor, encode_cursor
 
-from .barcodes import equivalents, normalise
+from .barcodes import canonical, equivalents, normalise
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
@@ -106,27 +106,25 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         ProductImage(url=img["url"], alt=img.get("alt") or "", position=i) for i, img in enumerate(data.get("images") or [])
     ]
 
-    wanted_codes: dict[str, str] = {}
+    given: dict[str, str] = {}  # canonical code -> the SKU it is given to
     for index, vin in enumerate(variants_in):
         for code in vin.get("barcodes") or []:
             code, _ = normalise(code, field=f"variants.{index}.barcodes")
-            if code in wanted_codes and wanted_codes[code] != vin["sku"]:
+            if given.setdefault(canonical(code), vin["sku"]) != vin["sku"]:
                 raise ValidationError(f"barcode {code} given to two variants", field=f"variants.{index}.barcodes")
-            wanted_codes[code] = vin["sku"]
-    if wanted_codes:
-        lookups = [form for code in wanted_codes for form in equivalents(code)]
-        for barcode in db.session.scalars(select(Barcode).where(Barcode.code.in_(lookups))):
-            owner = db.session.get(Variant, barcode.variant_id)
-            target = None
-            for code, sku in wanted_codes.items():
-                if barcode.code in equivalents(code):
-                    target = sku
-            if owner.sku != target and owner.product_id != product.id:
-                raise Conflict(f"barcode {barcode.code} already belongs to SKU {owner.sku}", {"barcode": barcode.code, "sku": owner.sku})
+    if given:
+        # a code (in any of its forms) may move between this product's variants, never from another product
+        lookups = [form for code in given for form in equivalents(code)]
+        query = select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(lookups))
+        if product.id is not None:
+            query = query.where(Variant.product_id != product.id)
+        taken = db.session.execute(query).first()
+        if taken:
+            raise Conflict(f"barcode {taken.code} already belongs to SKU {taken.sku}", {"barcode": taken.code, "sku": taken.sku})
 
     by_sku = {v.sku: v for v in product.variants}
     by_sku.update({sku: v for sku, v in existing.items()})
-    owned = {barcode.code: (variant, barcode) for variant in by_sku.values() for barcode in variant.barcodes}
+    owned = {canonical(barcode.code): (variant, barcode) for variant in by_sku.values() for barcode in variant.barcodes}
     kept = []
     for position, vin in enumerate(variants_in):
         price: Money = vin["price"]
@@ -149,13 +147,15 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         # collide with the old one under the unique constraint before the old one is deleted)
         barcodes = []
         for code in codes:
-            holder, barcode = owned.get(code, (None, None))
+            holder, barcode = owned.get(canonical(code), (None, None))
             if barcode is None:
                 barcode = Barcode(code=code, symbology=normalise(code)[1])
-            elif holder is not variant:
-                if barcode in holder.barcodes:  # not yet replaced (the holder comes later, or is being removed)
-                    holder.barcodes.remove(barcode)
-                owned[code] = (variant, barcode)
+            else:
+                if holder is not variant:
+                    if barcode in holder.barcodes:  # not yet replaced (the holder comes later, or is being removed)
+                        holder.barcodes.remove(barcode)
+                    owned[canonical(code)] = (variant, barcode)
+                barcode.code, barcode.symbology = code, normalise(code)[1]  # the form given now (UPC-A or EAN-13)
             barcodes.append(barcode)
         variant.barcodes[:] = barcodes
         kept.append(variant)

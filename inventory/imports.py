@@ -28,7 +28,7 @@ from core.db import db
 from core.errors import DomainError, ValidationError
 from core.money import Money
 
-from .barcodes import equivalents, normalise
+from .barcodes import canonical, equivalents, normalise
 from .catalogue import product_matches, upsert_product, variant_as_input
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 from .stock import change_level, get_location, lock_levels
@@ -473,7 +473,7 @@ class _ShopifyImport:
         """The variant's barcodes: the file's when usable, else the ones it has (reported either way)."""
         problem = variant.barcode_problem
         for code in variant.barcodes:
-            claim = self.barcode_claims.get(_canonical_barcode(code))
+            claim = self.barcode_claims.get(canonical(code))
             owner = next((barcode_owners[form] for form in equivalents(code) if form in barcode_owners), None)
             if claim and claim[0] != variant.sku:
                 problem = f"SKU {variant.sku}: barcode {code} is also given to SKU {claim[0]} on line {claim[1]}"
@@ -484,12 +484,12 @@ class _ShopifyImport:
         else:
             codes = [
                 code for code in (current or {}).get("barcodes", [])
-                if self.barcode_claims.get(_canonical_barcode(code), (variant.sku,))[0] == variant.sku
+                if self.barcode_claims.get(canonical(code), (variant.sku,))[0] == variant.sku
             ]
             kept = f"kept its barcode {', '.join(codes)}" if codes else "imported without a barcode"
             self.report.warn(variant.line, f"{problem}; {kept}")
         for code in codes:
-            self.barcode_claims.setdefault(_canonical_barcode(code), (variant.sku, variant.line))
+            self.barcode_claims.setdefault(canonical(code), (variant.sku, variant.line))
         return codes
 
     def _count_stock(self, saved: list[tuple[Product, _ProductDraft]]) -> None:
@@ -564,10 +564,6 @@ def _parse_barcode(text: str) -> tuple[str | None, str]:
     except ValidationError as exc:
         return None, f"barcode {exc.message}"
     return code, ""
-
-
-def _canonical_barcode(code: str) -> str:
-    return code if len(code) == 13 else "0" + code
 
 
 def _too_long(*checks) -> str:

@@ -140,3 +140,24 @@ def test_a_barcode_of_another_product_is_409_and_changes_nothing(partner):
     assert response.json["error"]["details"] == {"barcode": "4006381333931", "sku": "RTJ-MOSS-M"}
     assert partner.get("/api/v1/products/plain-cap").status_code == 404
     assert partner.get("/api/v1/barcodes/4006381333931").json["sku"] == "RTJ-MOSS-M"
+
+
+def test_a_upc_and_its_ean13_form_are_one_code(partner):
+    """036000291452 (UPC-A) and 0036000291452 (EAN-13) are the same item: never on two variants."""
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 201
+    both = {**PRODUCT, "variants": [
+        {**PRODUCT["variants"][0], "barcodes": ["4006381333931", "0036000291452"]},
+        PRODUCT["variants"][1],
+    ]}
+    response = partner.put("/api/v1/products/ridgeline-trail-jacket", json=both)
+    assert response.status_code == 400 and "variants.1.barcodes" in response.json["error"]["details"], response.json
+
+    moved = {**PRODUCT, "variants": [
+        {**PRODUCT["variants"][0], "barcodes": ["0036000291452"]},
+        {**PRODUCT["variants"][1], "barcodes": []},
+    ]}
+    assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=moved).status_code == 200
+    assert partner.get("/api/v1/barcodes/036000291452").json["sku"] == "RTJ-MOSS-M"
+    assert partner.get("/api/v1/barcodes/0036000291452").json["sku"] == "RTJ-MOSS-M"
+    other = {"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}, "barcodes": ["036000291452"]}]}
+    assert partner.put("/api/v1/products/plain-cap", json=other).status_code == 409
