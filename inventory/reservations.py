@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from core import clock
 from core.db import db
 from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
-from core.outbox import emit, new_id, preload_subscribers
+from core.outbox import emit, new_id
 
 from .models import RESERVATION_KINDS, Location, Reservation, ReservationLine, StockLevel, Variant
 from .stock import change_level, get_location, lock_level_ids
@@ -61,7 +61,6 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     missing = [{"sku": sku, "requested": quantity, "available": 0} for sku, quantity in wanted.items() if level_ids[sku] is None]
     if missing:
         raise InsufficientStock(missing)
-    preload_subscribers()  # the webhook endpoints, read before the lock rather than while holding it
 
     when = clock.now()
     reservation = Reservation(
@@ -90,8 +89,7 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
         level = levels[level_ids[sku]]
         change_level(level, reserved_delta=quantity, sku=sku)
         reservation.lines.append(ReservationLine(stock_level_id=level.id, stock_level=level, quantity=quantity))
-    # the SKUs by stock row, for reservation_payload (which would otherwise look each variant up)
-    reservation.known_skus = {level_ids[sku]: sku for sku in wanted}
+    reservation._line_skus = {level_ids[sku]: sku for sku in wanted}
     db.session.flush()
     emit("reservation.held", reservation_payload(reservation))
     return reservation
@@ -117,11 +115,13 @@ def commit_reservation(public_id: str, actor: str = "") -> Reservation:
     if reservation.status == "committed":
         return reservation
     _require_live(reservation)
+    skus = line_skus(reservation)
     levels = lock_level_ids([line.stock_level_id for line in reservation.lines])
     for line in reservation.lines:
         change_level(
             levels[line.stock_level_id], on_hand_delta=-line.quantity, reserved_delta=-line.quantity, kind="sale",
             reference=reservation.reference or reservation.public_id, reason=f"reservation {reservation.public_id} ({reservation.kind})", actor=actor,
+            sku=skus[line.stock_level_id],
         )
     reservation.status = "committed"
     reservation.closed_at = clock.now()
@@ -151,9 +151,10 @@ def _require_live(reservation: Reservation) -> None:
 
 
 def _close(reservation: Reservation, status: str) -> None:
+    skus = line_skus(reservation)
     levels = lock_level_ids([line.stock_level_id for line in reservation.lines])
     for line in reservation.lines:
-        change_level(levels[line.stock_level_id], reserved_delta=-line.quantity)
+        change_level(levels[line.stock_level_id], reserved_delta=-line.quantity, sku=skus[line.stock_level_id])
     reservation.status = status
     reservation.closed_at = clock.now()
     db.session.flush()
@@ -192,12 +193,22 @@ def _expire_overdue_on(levels: list[StockLevel]) -> bool:
     return expired
 
 
+def line_skus(reservation: Reservation) -> dict[int, str]:
+    """The SKU of each line's stock row, in one query, remembered on the reservation object so
+    that locking, the ledger and the answer don't each look the variants up again."""
+    ids = {line.stock_level_id for line in reservation.lines}
+    known = reservation.__dict__.get("_line_skus")
+    if known is None or not ids <= known.keys():
+        known = dict(db.session.execute(
+            select(StockLevel.id, Variant.sku).join(Variant, StockLevel.variant_id == Variant.id).where(StockLevel.id.in_(ids))
+        ).all())
+        reservation._line_skus = known
+    return known
+
+
 def reservation_payload(reservation: Reservation) -> dict:
-    lines = []
-    known = getattr(reservation, "known_skus", {})
-    for line in reservation.lines:
-        sku = known.get(line.stock_level_id) or db.session.get(Variant, line.stock_level.variant_id).sku
-        lines.append({"sku": sku, "quantity": line.quantity})
+    skus = line_skus(reservation)
+    lines = [{"sku": skus[line.stock_level_id], "quantity": line.quantity} for line in reservation.lines]
     location = reservation.location or db.session.get(Location, reservation.location_id)
     return {
         "id": reservation.public_id,

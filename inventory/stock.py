@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core import clock
 from core.db import db
 from core.errors import Conflict, InsufficientStock, ValidationError
-from core.outbox import emit
+from core.outbox import emit, preload_subscribers
 
 from .models import Location, ShelfPosition, StockLevel, StockMovement, Variant
 
@@ -81,19 +81,18 @@ def lock_levels(pairs: list[tuple[int, int]], create: bool = False) -> dict[tupl
         )
     ).all()
     wanted = set(pairs)
-    ids = sorted(row.id for row in ids if (row.variant_id, row.location_id) in wanted)
-    if not ids:
-        return {}
-    levels = db.session.scalars(
-        select(StockLevel).where(StockLevel.id.in_(ids)).order_by(StockLevel.id).with_for_update(key_share=True).execution_options(populate_existing=True)
-    ).all()
-    return {(level.variant_id, level.location_id): level for level in levels}
+    levels = lock_level_ids([row.id for row in ids if (row.variant_id, row.location_id) in wanted])
+    return {(level.variant_id, level.location_id): level for level in levels.values()}
 
 
 def lock_level_ids(ids: list[int]) -> dict[int, StockLevel]:
-    """Lock stock rows by id, in id order, freshly read."""
+    """Lock stock rows by id, in id order, freshly read.
+
+    The webhook subscriber list is read first: every stock change emits an event, and reading it
+    under the lock would hold the hottest rows for one more round trip."""
     if not ids:
         return {}
+    preload_subscribers()
     levels = db.session.scalars(
         select(StockLevel).where(StockLevel.id.in_(sorted(set(ids)))).order_by(StockLevel.id).with_for_update(key_share=True).execution_options(populate_existing=True)
     ).all()
