@@ -63,19 +63,14 @@ class UTCDateTime(TypeDecorator):
 _sqlite_begin = ContextVar("shelfside_sqlite_begin", default="BEGIN IMMEDIATE")
 
 
-@contextlib.contextmanager
-def read_only_transactions():
-    """Within this block, SQLite transactions begin deferred (shared read, no write lock)."""
-    token = _sqlite_begin.set("BEGIN")
-    try:
-        yield
-    finally:
-        _sqlite_begin.reset(token)
-
-
 def set_read_only_transactions(read_only: bool):
     """Mark the current context (one web request) as read-only or not; returns a reset token."""
     return _sqlite_begin.set("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def reset_read_only_transactions(token) -> None:
+    """Undo ``set_read_only_transactions`` (at the end of the request)."""
+    _sqlite_begin.reset(token)
 
 
 @event.listens_for(Engine, "connect")
@@ -106,9 +101,9 @@ def read_connection():
     On PostgreSQL: a pooled connection in autocommit, outside the session's transaction, so the
     statement costs one round trip instead of three (no ``BEGIN``/``COMMIT``).  A single
     statement sees one consistent snapshot either way; it does not see the session's own
-    uncommitted changes.  Elsewhere: the session's connection.
+    uncommitted changes.  Elsewhere, or when the session already holds a connection: that one.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgresql() and db.session().get_transaction() is None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             yield connection
     else:
@@ -117,3 +112,10 @@ def read_connection():
 
 def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def upsert_insert(table):
+    """``INSERT`` with ``ON CONFLICT`` support for the session's database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if is_postgresql() else sqlite).insert(table)

@@ -13,7 +13,7 @@ from sqlalchemy import String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
-from .db import UTCDateTime, db
+from .db import UTCDateTime, db, upsert_insert
 from .errors import IdempotencyKeyReused, ValidationError
 
 
@@ -60,13 +60,8 @@ def find_answer(principal: str, key: str, fingerprint: str):
 def store_answer(principal: str, key: str, fingerprint: str, status_code: int, body: str) -> bool:
     """Record the first answer for this key; False when a concurrent request with the key already has
     (the caller must then roll back its work and answer the stored result).  One statement, no savepoint."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     statement = (
-        insert(IdempotencyRecord)
+        upsert_insert(IdempotencyRecord)
         .values(principal=principal, key=key, request_hash=fingerprint, status_code=status_code, response_body=body, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["principal", "key"])
         .returning(IdempotencyRecord.id)

@@ -76,7 +76,7 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         raise ValidationError(f"SKU listed twice: {', '.join(duplicates)}", field="variants")
 
     product = db.session.scalar(
-        select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes))
+        select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
     )
     if product is not None and product_matches(product, data):
         return product, False  # unchanged: no write, no updated_at bump, no product.updated event

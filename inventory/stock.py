@@ -14,12 +14,10 @@ Locking discipline (both databases):
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
-from core.db import db
+from core.db import db, upsert_insert
 from core.errors import Conflict, InsufficientStock, ValidationError
 from core.outbox import emit, preload_subscribers
 
@@ -56,10 +54,8 @@ def get_variant(sku: str, field: str = "sku") -> Variant:
 def _insert_missing_levels(pairs: list[tuple[int, int]]) -> None:
     if not pairs:
         return
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"variant_id": v, "location_id": l, "on_hand": 0, "reserved": 0, "low_stock_threshold": 2, "updated_at": clock.now()} for v, l in pairs]
-    db.session.execute(insert(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["variant_id", "location_id"]))
+    db.session.execute(upsert_insert(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["variant_id", "location_id"]))
 
 
 def lock_levels(pairs: list[tuple[int, int]], create: bool = False) -> dict[tuple[int, int], StockLevel]:

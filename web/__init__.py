@@ -8,7 +8,7 @@ import secrets
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 
-from core import db, set_read_only_transactions
+from core import db, reset_read_only_transactions, set_read_only_transactions
 
 from .config import Config
 
@@ -129,9 +129,7 @@ def register_request_hooks(app: Flask) -> None:
     def reset_read_only(_error=None):
         token = request.environ.pop("shelfside.read_only_token", None)
         if token is not None:
-            from core.db import _sqlite_begin
-
-            _sqlite_begin.reset(token)
+            reset_read_only_transactions(token)
 
     @app.after_request
     def commit_or_roll_back(response):

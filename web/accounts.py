@@ -22,7 +22,6 @@ ROLE_SCOPES = {
     "manager": {"inventory:read", "inventory:write", "reservations:write", "events:write"},
     "admin": set(SCOPES),
 }
-KIOSK_SCOPES = {"inventory:read"}
 
 staff_store = Table(
     "staff_store",
