@@ -16,15 +16,7 @@ from inventory import list_categories, search_products
 
 from .accounts import KioskDevice, find_kiosk
 from .extensions import limiter
-from .tablet import (
-    PAGE_SIZE,
-    clean_description,
-    exact_variant,
-    load_product_page,
-    product_cards,
-    product_images,
-    split_stock,
-)
+from .tablet import PAGE_SIZE, exact_variant, product_cards, product_page, split_stock
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 limiter.limit(lambda: current_app.config["PUBLIC_RATE_LIMIT"])(bp)
@@ -129,7 +121,8 @@ def search():
 
 @bp.get("/categories/<slug>")
 def category(slug):
-    found = next((c for c in list_categories() if c.slug == slug), None)
+    categories = list_categories()
+    found = next((c for c in categories if c.slug == slug), None)
     if found is None:
         raise NotFound("We couldn't find that category.")
     cursor = request.args.get("cursor") or None
@@ -140,21 +133,12 @@ def category(slug):
         query="",
         cards=product_cards(products, g.kiosk.location, badge=_kiosk_badge),
         more=url_for(".category", slug=slug, cursor=next_cursor) if next_cursor else None,
-        categories=[],
+        categories=[] if products else [c for c in categories if c is not found],  # an empty category offers the others
     )
 
 
 @bp.get("/products/<handle>")
 def product(handle):
-    store = g.kiosk.location
-    product, views, selected, picker = load_product_page(handle, store, stock_view=kiosk_stock_view, active_only=True)
-    return render_template(
-        "kiosk/product.html",
-        product=product,
-        description=clean_description(product.description),
-        images=product_images(product),
-        variants=views,
-        selected=selected,
-        picker=picker,
-        picker_data={"variants": [{"sku": v["sku"], "options": v["options"], "stock": v["stock"]["state"], "hint": ""} for v in views]},
-    )
+    page = product_page(handle, g.kiosk.location, stock_view=kiosk_stock_view, active_only=True)
+    picker_data = {"variants": [{"sku": v["sku"], "options": v["options"], "stock": v["stock"]["state"], "hint": ""} for v in page["variants"]]}
+    return render_template("kiosk/product.html", picker_data=picker_data, **page)

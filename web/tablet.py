@@ -410,6 +410,16 @@ def load_product_page(handle: str, store, stock_view=_stock_view, active_only: b
     return product, views, selected, picker_view(product, selected_variant)
 
 
+def product_page(handle: str, store, **options) -> dict:
+    """What both product pages (tablet and kiosk) render: the product, its cleaned description, its
+    pictures, a view per variant, the selected one and the option picker."""
+    product, views, selected, picker = load_product_page(handle, store, **options)
+    return {
+        "product": product, "description": clean_description(product.description), "images": product_images(product),
+        "variants": views, "selected": selected, "picker": picker,
+    }
+
+
 def product_images(product) -> list[dict]:
     images = [{"src": image_src(image.url), "alt": image.alt or product.title} for image in product.images]
     return images or [{"src": None, "alt": product.title}]
@@ -418,15 +428,10 @@ def product_images(product) -> list[dict]:
 @bp.get("/products/<handle>")
 @require_role(*ROLES)
 def product(handle):
-    product, views, selected, picker = load_product_page(handle, g.store)
+    page = product_page(handle, g.store)
     return render_template(
         "tablet/product.html",
-        product=product,
-        description=clean_description(product.description),
-        images=product_images(product),
-        variants=views,
-        selected=selected,
-        picker=picker,
+        **page,
         picker_data={
             "variants": [
                 {
@@ -434,7 +439,7 @@ def product(handle):
                     "stock": _hint_state(v["stock"]["here"]),
                     "hint": (f"{v['stock']['here']['available']} here" if v["stock"]["here"] else ""),
                 }
-                for v in views
+                for v in page["variants"]
             ],
         },
         back=back_to_results(url_for(".home")),

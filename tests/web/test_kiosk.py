@@ -184,3 +184,12 @@ def test_kiosk_pages_and_activation_guesses_are_rate_limited(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
+
+
+def test_an_empty_category_offers_the_other_categories(kiosk, partner):
+    """Only a draft product in Gloves: the kiosk shows none, and offers the categories to tap instead."""
+    draft = {"title": "Winter Gloves", "category": "Gloves", "status": "draft", "variants": [{"sku": "GLV-1", "price": {"amount": 2900, "currency": "EUR"}}]}
+    assert partner.put("/api/v1/products/winter-gloves", json=draft).status_code == 201
+    page = text(kiosk.get("/kiosk/categories/gloves"))
+    assert "We couldn't find anything" in page and "Winter Gloves" not in page
+    assert "Footwear" in page and "Jackets" in page
