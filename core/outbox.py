@@ -230,13 +230,15 @@ def retry_delay(attempts: int) -> timedelta:
 def release_claims(claims: list[tuple[int, datetime]]) -> int:
     """Make claimed but unattempted deliveries due now again, each only if its claim (id, lease end)
     still holds.  Used by a dispatcher that stops or runs short of lease before sending them."""
-    when = clock.now()
-    released = 0
+    by_lease: dict[datetime, list[int]] = {}
     for delivery_id, claimed_until in claims:
+        by_lease.setdefault(claimed_until, []).append(delivery_id)  # one claim round: one lease end
+    released = 0
+    for claimed_until, ids in by_lease.items():
         result = db.session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at == claimed_until)
-            .values(next_attempt_at=when)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at == claimed_until)
+            .values(next_attempt_at=clock.now())
             .execution_options(synchronize_session=False)
         )
         released += result.rowcount

@@ -1,7 +1,6 @@
 """The operator's CLI: ``flask --app web <command>``."""
 from __future__ import annotations
 
-import logging
 import sys
 from contextlib import contextmanager
 
@@ -9,8 +8,6 @@ import click
 from flask import current_app
 
 from core import db
-
-log = logging.getLogger("shelfside.cli")
 
 
 @contextmanager
@@ -195,29 +192,7 @@ def outbox_run(once, batch):
 @click.command("expire-reservations")
 def expire_reservations():
     """Release every held reservation past its expiry (emits reservation.expired)."""
+    from .webhooks import expire_due_reservations
+
     count = expire_due_reservations()
     click.echo(f"expired {count} reservation(s)")
-
-
-def expire_due_reservations(batch: int = 200) -> int:
-    """Expire overdue holds, one transaction per reservation so one failure stops nothing else."""
-    import inventory
-
-    total = 0
-    while True:
-        due = inventory.due_reservations(limit=batch)
-        db.session.rollback()
-        if not due:
-            return total
-        progressed = 0
-        for reservation in due:
-            try:
-                if inventory.expire_reservation(reservation):
-                    total += 1
-                    progressed += 1
-                db.session.commit()
-            except Exception:  # noqa: BLE001 - log, keep going with the next hold
-                db.session.rollback()
-                log.exception("could not expire reservation %s", reservation.public_id)
-        if progressed == 0:
-            return total

@@ -35,6 +35,7 @@ import requests
 from flask import current_app
 from urllib3.util import Timeout
 
+import inventory
 from core import clock, db
 from core.outbox import MAX_ATTEMPTS, claim_due_deliveries, record_delivery_result, release_claims
 
@@ -202,8 +203,6 @@ class Dispatcher:
         expiring reservations every few seconds and sleeping ``poll_seconds`` when idle; an
         error (a database hiccup) is logged and retried after a growing pause.
         """
-        from .cli import expire_due_reservations
-
         if once:
             expire_due_reservations()
             while not self.stopping.is_set() and self.deliver_due():
@@ -298,6 +297,28 @@ class Dispatcher:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
             log.debug("rollback failed", exc_info=True)
+
+
+def expire_due_reservations(batch: int = 200) -> int:
+    """Expire overdue holds, one transaction per reservation so one failure stops nothing else."""
+    total = 0
+    while True:
+        due = inventory.due_reservations(limit=batch)
+        db.session.rollback()
+        if not due:
+            return total
+        progressed = 0
+        for reservation in due:
+            try:
+                if inventory.expire_reservation(reservation):
+                    total += 1
+                    progressed += 1
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - log, keep going with the next hold
+                db.session.rollback()
+                log.exception("could not expire reservation %s", reservation.public_id)
+        if progressed == 0:
+            return total
 
 
 def run_dispatcher(once: bool, batch: int, poll_seconds: float) -> None:
