@@ -33,6 +33,10 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 from urllib3.util import Timeout
 
 import inventory
@@ -104,9 +108,9 @@ class Outcome:
 
 
 def refusal(url: str) -> str | None:
-    """Why ``url`` may not receive webhooks where they are restricted (https to public addresses
-    only), or None.  Checked when an endpoint is registered and again before every delivery, so a
-    host name that later resolves to a private address (DNS rebinding) gets nothing."""
+    """Why ``url`` may not be registered where webhooks are restricted (https to public addresses
+    only), or None.  Deliveries check again, on the address they actually connect to
+    (``PublicAddressesOnly``), so a host that later resolves to a private address gets nothing."""
     parts = urlsplit(url)
     if parts.scheme != "https":
         return "webhook URLs must use https"
@@ -129,10 +133,8 @@ def send(claimed: Claimed, timeout: float, session: requests.Session, restricted
     ``timeout`` bounds connecting and waiting for the answer's headers as a whole (a receiver
     trickling its headers byte by byte can stretch it).  ``restricted``: refuse (as a failed
     attempt) a URL that ``refusal`` rejects now."""
-    if restricted:
-        refused = refusal(claimed.url)
-        if refused:
-            return Outcome(False, None, f"not sent: {refused}", 0.0)
+    if restricted and not claimed.url.startswith("https://"):
+        return Outcome(False, None, "not sent: webhook URLs must use https", 0.0)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -158,6 +160,35 @@ def send(claimed: Claimed, timeout: float, session: requests.Session, restricted
     if 200 <= status < 300:
         return Outcome(True, status, None, seconds)
     return Outcome(False, status, f"HTTP {status} {response.reason or ''}".strip(), seconds)
+
+
+class _PublicPeerOnly:
+    """A urllib3 connection that refuses to go on once connected to a non-public address."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        address = sock.getpeername()[0]
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            sock.close()
+            raise NewConnectionError(self, f"not sent: {self.host} resolves to a non-public address ({address})")
+        return sock
+
+
+class _PublicHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = type("PublicHTTPConnection", (_PublicPeerOnly, HTTPConnection), {})
+
+
+class _PublicHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = type("PublicHTTPSConnection", (_PublicPeerOnly, HTTPSConnection), {})
+
+
+class PublicAddressesOnly(HTTPAdapter):
+    """A requests transport for restricted webhooks: the address checked is the one connected to,
+    after DNS, so no answer that changes between a check and the connection slips through."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPConnectionPool, "https": _PublicHTTPSConnectionPool}
 
 
 def _reason(exc: Exception) -> str:
@@ -189,6 +220,9 @@ class Dispatcher:
         self.http = requests.Session()
         self.http.trust_env = False  # no environment proxies or .netrc credentials on partner URLs
         self.restricted = bool(current_app.config.get("WEBHOOK_REQUIRE_HTTPS"))
+        if self.restricted:
+            for prefix in ("https://", "http://"):
+                self.http.mount(prefix, PublicAddressesOnly())
         self.stopping = threading.Event()
 
     def stop(self) -> None:
