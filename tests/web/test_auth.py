@@ -1,14 +1,10 @@
 """Staff sign-in: sessions, cookies, CSRF, rate limits; staff sessions on the API."""
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from core import db
 from web.accounts import create_staff
+
+from tests.helpers import run_rate_limited
 
 
 @pytest.fixture
@@ -96,31 +92,11 @@ def test_forms_and_session_api_writes_need_the_csrf_token(csrf_client, create_lo
 
 def test_login_is_rate_limited(tmp_path):
     """Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
-    script = textwrap.dedent(
-        f"""
-        import os
-        os.environ["SHELFSIDE_INSTANCE_PATH"] = {str(tmp_path)!r}
-        from core import db
-        from web import create_app
-        from web.config import TestConfig
-
-        class Limited(TestConfig):
-            SQLALCHEMY_DATABASE_URI = "sqlite:///{tmp_path}/limit.db"
-            RATELIMIT_ENABLED = True
-            LOGIN_RATE_LIMIT = "5 per minute"
-
-        app = create_app(Limited)
-        with app.app_context():
-            db.create_all()
-        client = app.test_client()
-        codes = [client.post("/login", data={{"email": "a@b.c", "password": "nope"}}).status_code for _ in range(7)]
-        last = client.post("/login", data={{"email": "a@b.c", "password": "nope"}})
+    line = run_rate_limited(tmp_path, 'LOGIN_RATE_LIMIT = "5 per minute"\n', """
+        codes = [client.post("/login", data={"email": "a@b.c", "password": "nope"}).status_code for _ in range(7)]
+        last = client.post("/login", data={"email": "a@b.c", "password": "nope"})
         print(codes, last.status_code, last.headers.get("Retry-After"))
-        """
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
-    assert result.returncode == 0, result.stderr
-    line = result.stdout.strip().splitlines()[-1]
+        """)
     assert line.startswith("[401, 401, 401, 401, 401, 429, 429] 429 "), line
     assert 0 < int(line.rsplit(" ", 1)[1]) <= 60, line  # Retry-After, in seconds
 

@@ -1,10 +1,5 @@
 """The store kiosk: device activation, refusal without a device, stock at this store in words."""
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
@@ -14,6 +9,7 @@ from core import clock, db
 from web.accounts import KioskDevice, create_staff, register_kiosk
 
 from tests.browser.shop import build_shop
+from tests.helpers import run_rate_limited
 
 
 @pytest.fixture
@@ -159,31 +155,12 @@ def test_kiosk_errors_lead_back_to_the_kiosk_not_the_tablet(kiosk):
 
 def test_kiosk_pages_and_activation_guesses_are_rate_limited(tmp_path):
     """Each kiosk route has PUBLIC_RATE_LIMIT per client address.  Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
-    script = textwrap.dedent(
-        f"""
-        import os
-        os.environ["SHELFSIDE_INSTANCE_PATH"] = {str(tmp_path)!r}
-        from core import db
-        from web import create_app
-        from web.config import TestConfig
-
-        class Limited(TestConfig):
-            SQLALCHEMY_DATABASE_URI = "sqlite:///{tmp_path}/limit.db"
-            RATELIMIT_ENABLED = True
-            PUBLIC_RATE_LIMIT = "4 per minute"
-
-        app = create_app(Limited)
-        with app.app_context():
-            db.create_all()
-        client = app.test_client()
+    line = run_rate_limited(tmp_path, 'PUBLIC_RATE_LIMIT = "4 per minute"\n', """
         codes = [client.get("/kiosk/activate/guess-" + str(n)).status_code for n in range(5)]
         codes += [client.get("/kiosk/").status_code for n in range(5)]
         print(codes)
-        """
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
+        """)
+    assert line == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
 
 
 def test_an_empty_category_offers_the_other_categories(kiosk, partner):
