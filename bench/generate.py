@@ -241,7 +241,7 @@ def create_key() -> tuple[str, str]:
     os.environ.setdefault("SHELFSIDE_INSTANCE_PATH", str(common.STATE_DIR / "instance"))
     from core import db
     from web import create_app
-    from web.accounts import SCOPES, create_api_key, hash_secret
+    from accounts import SCOPES, create_api_key, hash_secret
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": common.sqlalchemy_url(), "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     with app.app_context():
@@ -293,7 +293,7 @@ def generate() -> dict:
     checks["verify_seconds"] = round(time.perf_counter() - verify_started, 1)
     if checks["ledger_mismatches"]:
         raise SystemExit(f"ledger mismatch on {checks['ledger_mismatches']} stock rows")
-    from web.accounts import SCOPES
+    from accounts import SCOPES
 
     state = {
         "database": BENCH_DB,

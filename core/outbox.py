@@ -18,20 +18,23 @@ from . import clock
 from .db import UTCDateTime, db, is_postgresql
 from .errors import NotFound, ValidationError
 
-EVENT_TYPES = (
-    "stock.changed",
-    "reservation.held",
-    "reservation.committed",
-    "reservation.released",
-    "reservation.expired",
-    "transfer.created",
-    "transfer.received",
-    "product.updated",
-    "order.completed",
-    "order.refunded",
-    "appointment.booked",
-    "appointment.checked_in",
-)
+_EVENT_TYPES: dict[str, str] = {}  # type -> the package that declared it
+
+
+def declare_event_types(package: str, *types: str) -> None:
+    """A domain package declares the webhook event types it emits (at import).  The kernel lists
+    none of its own; endpoints may subscribe only to declared types.  Declaring a type that
+    another package already owns is a programming error."""
+    for event_type in types:
+        owner = _EVENT_TYPES.setdefault(event_type, package)
+        if owner != package:
+            raise ValueError(f"event type {event_type} is already declared by {owner}")
+
+
+def event_types() -> tuple[str, ...]:
+    """Every declared event type, sorted."""
+    return tuple(sorted(_EVENT_TYPES))
+
 
 MAX_ATTEMPTS = 12  # 11 waits of 5 s doubling (capped at an hour): about 2.4 hours, then the delivery is dead
 BACKOFF_BASE_SECONDS = 5
@@ -86,7 +89,7 @@ class WebhookDelivery(db.Model):
 
 def register_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
     """Create a webhook endpoint with a fresh secret. Unknown event types are a ValidationError."""
-    unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
+    unknown = sorted(set(events) - set(_EVENT_TYPES) - {"*"})
     if unknown:
         raise ValidationError(f"unknown event types: {', '.join(unknown)}", field="events")
     if not events:
@@ -147,7 +150,7 @@ def emit(event_type: str, data: dict) -> OutboxEvent | None:
     caller's transaction rolls back.  The payload's ``id`` (``evt_...``) is unique per event and
     stays the same across retries, so receivers can drop the duplicates at-least-once delivery allows.
     """
-    assert event_type in EVENT_TYPES, event_type
+    assert event_type in _EVENT_TYPES, f"undeclared event type {event_type}"
     endpoint_ids = _subscribers(event_type)
     if not endpoint_ids:
         return None

@@ -1,4 +1,5 @@
 """Catalogue and live stock: the public face other packages may call."""
+from . import events  # noqa: F401  (declares the event types)
 from .availability import MAX_SKUS, availability
 from .barcodes import check_digit, make_ean13, normalise as normalise_barcode
 from .catalogue import (

@@ -8,6 +8,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.actor import SYSTEM, Actor
 from core.db import db
 from core.errors import Conflict, NotFound, ValidationError
 from core.money import Money
@@ -47,7 +48,7 @@ def _search_text(product: Product) -> str:
     return " ".join(p.lower() for p in parts if p)
 
 
-def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
+def upsert_product(data: dict, actor: Actor = SYSTEM) -> tuple[Product, bool]:
     """Create or update the product ``data['handle']`` with its variants; answers (product, created).
 
     Idempotent: the same data twice leaves one product, and an upsert that changes nothing writes

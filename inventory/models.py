@@ -5,6 +5,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
+from core.actor import Actor, stored_actor
 from core.db import UTCDateTime, db
 from core.money import Money
 
@@ -175,10 +176,15 @@ class StockMovement(db.Model):
     counted: Mapped[int | None]  # for counts: what was counted (quantity is the variance)
     reason: Mapped[str] = mapped_column(String(500), default="")
     reference: Mapped[str] = mapped_column(String(200), default="")
-    actor: Mapped[str] = mapped_column(String(120), default="")
+    actor_kind: Mapped[str] = mapped_column(String(20), default="system")  # core.actor.Actor, stored as a reference
+    actor_id: Mapped[int | None]
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
 
     stock_level: Mapped[StockLevel] = relationship()
+
+    @property
+    def actor(self) -> Actor:
+        return stored_actor(self.actor_kind, self.actor_id)
 
 
 class Reservation(db.Model):
@@ -198,10 +204,15 @@ class Reservation(db.Model):
     expires_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(120), default="")
+    actor_kind: Mapped[str] = mapped_column(String(20), default="system")  # who made the hold (core.actor.Actor)
+    actor_id: Mapped[int | None]
 
     location: Mapped[Location] = relationship(lazy="joined")
     lines: Mapped[list[ReservationLine]] = relationship(order_by="ReservationLine.id", cascade="all, delete-orphan")
+
+    @property
+    def actor(self) -> Actor:
+        return stored_actor(self.actor_kind, self.actor_id)
 
 
 class ReservationLine(db.Model):

@@ -7,6 +7,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.actor import SYSTEM, Actor
 from core.db import db
 from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
 from core.outbox import emit, new_id
@@ -18,7 +19,7 @@ MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 DEFAULT_EXPIRY_SECONDS = 15 * 60
 
 
-def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expires_in: int | None = DEFAULT_EXPIRY_SECONDS, actor: str = "") -> Reservation:
+def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expires_in: int | None = DEFAULT_EXPIRY_SECONDS, actor: Actor = SYSTEM) -> Reservation:
     """Hold ``lines`` ([{"sku", "quantity"}]) at ``store``: all of them or none.
 
     Locks the stock rows in id order and checks availability under the lock.  Raises
@@ -65,7 +66,7 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
     when = clock.now()
     reservation = Reservation(
         public_id=new_id("rsv"), location_id=location.id, kind=kind, reference=reference or "", status="held",
-        created_at=when, expires_at=when + timedelta(seconds=expires_in) if expires_in else None, actor=actor or "",
+        created_at=when, expires_at=when + timedelta(seconds=expires_in) if expires_in else None, **actor.columns(),
     )
     reservation.location = location
     reservation.lines = []
@@ -105,7 +106,7 @@ def get_reservation(public_id: str, lock: bool = False) -> Reservation:
     return reservation
 
 
-def commit_reservation(public_id: str, actor: str = "") -> Reservation:
+def commit_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
     """The held units leave: on hand and reserved both go down, a ``sale`` ledger line per line.
 
     Committing a committed reservation answers it unchanged (safe to retry).  A released or
@@ -130,7 +131,7 @@ def commit_reservation(public_id: str, actor: str = "") -> Reservation:
     return reservation
 
 
-def release_reservation(public_id: str, actor: str = "") -> Reservation:
+def release_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
     """The held units become available again.  Releasing a released (or expired) reservation
     answers it unchanged; a committed one is InvalidTransition."""
     reservation = get_reservation(public_id, lock=True)

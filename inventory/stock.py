@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
+from core.actor import SYSTEM, Actor
 from core.db import db, upsert_insert
 from core.errors import Conflict, InsufficientStock, ValidationError
 from core.outbox import emit, preload_subscribers
@@ -105,7 +106,7 @@ def change_level(
     kind: str | None = None,
     reason: str = "",
     reference: str = "",
-    actor: str = "",
+    actor: Actor = SYSTEM,
     counted: int | None = None,
     sku: str | None = None,
 ) -> StockMovement | None:
@@ -141,7 +142,7 @@ def change_level(
     if on_hand_delta or kind == "count":
         movement = StockMovement(
             stock_level_id=level.id, kind=kind, quantity=on_hand_delta, on_hand_after=result.on_hand, counted=counted,
-            reason=reason or "", reference=reference or "", actor=actor or "", created_at=clock.now(),
+            reason=reason or "", reference=reference or "", **actor.columns(), created_at=clock.now(),
         )
         db.session.add(movement)
     location = db.session.get(Location, level.location_id)
@@ -151,7 +152,7 @@ def change_level(
 
 # --- movements ----------------------------------------------------------------------------
 
-def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str = "", reference: str = "", actor: str = "") -> tuple[StockLevel, StockMovement]:
+def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str = "", reference: str = "", actor: Actor = SYSTEM) -> tuple[StockLevel, StockMovement]:
     """One stock movement from the API: ``receive`` (quantity > 0), ``adjust`` (signed, not 0)
     or ``count`` (on hand becomes ``quantity``; the ledger line holds the variance).
 
@@ -183,7 +184,7 @@ def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str 
     return level, movement
 
 
-def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cycle count", actor: str = "") -> list[dict]:
+def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cycle count", actor: Actor = SYSTEM) -> list[dict]:
     """A cycle count of several SKUs at one location; answers each line's expected, counted and variance."""
     results = []
     for sku, counted in counts:
@@ -279,7 +280,7 @@ def low_stock(store: str, cursor_after: int | None = None, limit: int = 50) -> l
     ]
 
 
-def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Opening stock", reference: str = "OPENING", actor: str = "") -> int:
+def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Opening stock", reference: str = "OPENING", actor: Actor = SYSTEM) -> int:
     """Bulk-load opening stock for (location code, SKU, units) rows that have no stock row yet.
 
     Each new row gets the ledger line that explains it — a receipt of its units, or a count of 0
@@ -323,7 +324,7 @@ def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Openi
         StockMovement.__table__.insert(),
         [{"stock_level_id": level_ids[(variant_ids[sku], location_ids[code])], "kind": "receive" if units else "count", "quantity": units,
           "on_hand_after": units, "counted": None if units else 0, "reason": reason if units else f"{reason}: sold out",
-          "reference": reference, "actor": actor, "created_at": when}
+          "reference": reference, **actor.columns(), "created_at": when}
          for code, sku, units in ordered],
     )
     return len(ordered)

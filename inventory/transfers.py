@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.actor import SYSTEM, Actor
 from core.db import db
 from core.errors import InsufficientStock, InvalidTransition, NotFound, ValidationError
 from core.outbox import emit, new_id
@@ -13,7 +14,7 @@ from .models import Transfer, TransferLine, Variant
 from .stock import change_level, get_location, get_variant, lock_levels
 
 
-def create_transfer(source: str, destination: str, lines: list[dict], reference: str = "", actor: str = "") -> Transfer:
+def create_transfer(source: str, destination: str, lines: list[dict], reference: str = "", actor: Actor = SYSTEM) -> Transfer:
     """Send stock: a ``transfer_out`` ledger line per SKU at the source, all lines or none.
 
     The units must be available (not held) at the source; every short line is reported together.
@@ -50,7 +51,7 @@ def create_transfer(source: str, destination: str, lines: list[dict], reference:
     return transfer
 
 
-def receive_transfer(public_id: str, received: dict[str, int] | None = None, actor: str = "") -> Transfer:
+def receive_transfer(public_id: str, received: dict[str, int] | None = None, actor: Actor = SYSTEM) -> Transfer:
     """Receive a transfer at its destination (``transfer_in`` lines).  ``received`` maps SKU to the
     units that arrived (default: all that were sent); a shortfall is recorded on the line."""
     transfer = db.session.scalar(

@@ -127,7 +127,7 @@ def set_stock():
 
 @pytest.fixture
 def create_key():
-    from web.accounts import SCOPES, create_api_key
+    from accounts import SCOPES, create_api_key
 
     def make(*scopes, name="partner"):
         _, key = create_api_key(name, list(scopes or SCOPES))

@@ -65,7 +65,10 @@ def _instance_secret(instance_path: str) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import accounts  # noqa: F401  (models on the metadata before Alembic looks)
+    import accounts  # noqa: F401  (every domain package's models on the metadata before Alembic looks)
+    import inventory  # noqa: F401
+
+    accounts.settings["password_hash_method"] = app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)

@@ -13,8 +13,9 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from core import db
+from core.actor import Actor
 
-from .accounts import Staff, authenticate_staff, find_api_key, hash_secret
+from accounts import Staff, authenticate_staff, find_api_key, hash_secret
 from .errors import ApiError
 from .extensions import csrf, limiter, login_manager
 
@@ -31,8 +32,13 @@ class Principal:
 
     @property
     def key(self) -> str:
-        """Namespace for idempotency keys and audit: 'api_key:3', 'staff:5'."""
+        """Namespace for idempotency keys: 'api_key:3', 'staff:5'."""
         return f"{self.kind}:{self.id}"
+
+    @property
+    def actor(self) -> Actor:
+        """Who the services record as having made the change."""
+        return Actor(self.kind, self.id, self.name)
 
 
 @login_manager.user_loader

@@ -12,15 +12,16 @@ from core import db
 
 @contextmanager
 def unit_of_work():
-    """One commit per command; a domain error rolls everything back and becomes the command's error."""
+    """One commit per command (``core.uow``); a domain error rolls everything back and becomes the
+    command's error."""
     from core.errors import DomainError
+    from core.uow import unit_of_work as work
 
     try:
-        yield
+        with work():
+            yield
     except DomainError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from None
-    db.session.commit()
 
 
 def _since(created_at, revoked_at) -> str:
@@ -77,7 +78,7 @@ def demo_info(port):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_staff(email, name, role, stores, password):
     """Create a staff account bound to stores."""
-    from .accounts import create_staff as create
+    from accounts import create_staff as create
 
     with unit_of_work():
         staff = create(email, name, role, password, list(stores))
@@ -89,7 +90,7 @@ def create_staff(email, name, role, stores, password):
 @click.option("--scope", "scopes", multiple=True, required=True, help="Scope to grant (repeat for several).")
 def create_api_key(name, scopes):
     """Create a partner API key; prints it alone on the last line (only its hash is stored)."""
-    from .accounts import create_api_key as create
+    from accounts import create_api_key as create
 
     with unit_of_work():
         record, key = create(name, list(scopes))
@@ -102,7 +103,7 @@ def list_api_keys():
     """Partner API keys: id, prefix, name, scopes, created, revoked."""
     from sqlalchemy import select
 
-    from .accounts import ApiKey
+    from accounts import ApiKey
 
     for record in db.session.scalars(select(ApiKey).order_by(ApiKey.id)):
         click.echo(f"{record.id:>4}  {record.prefix}…  {record.name}  [{', '.join(record.scopes)}]  {_since(record.created_at, record.revoked_at)}")
@@ -114,7 +115,7 @@ def revoke_api_key(key):
     """Revoke a partner API key, given its id (see list-api-keys), its prefix or the key itself.
 
     Running app processes may accept it for up to API_KEY_CACHE_SECONDS more."""
-    from .accounts import revoke_api_key as revoke
+    from accounts import revoke_api_key as revoke
 
     with unit_of_work():
         record = revoke(key)
@@ -127,7 +128,7 @@ def list_kiosks():
     """Registered kiosks: id, store, name, created, revoked."""
     from sqlalchemy import select
 
-    from .accounts import KioskDevice
+    from accounts import KioskDevice
 
     for device in db.session.scalars(select(KioskDevice).order_by(KioskDevice.id)):
         click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  {_since(device.created_at, device.revoked_at)}")
@@ -137,7 +138,7 @@ def list_kiosks():
 @click.argument("device_id", type=int)
 def revoke_kiosk(device_id):
     """Revoke a kiosk (id from list-kiosks): its screen shows 'not set up' on the next page."""
-    from .accounts import revoke_kiosk as revoke
+    from accounts import revoke_kiosk as revoke
 
     with unit_of_work():
         device = revoke(device_id)
@@ -149,7 +150,7 @@ def revoke_kiosk(device_id):
 @click.option("--name", default="Kiosk")
 def create_kiosk(store, name):
     """Register a kiosk for a store; prints its one-time activation path."""
-    from .accounts import register_kiosk
+    from accounts import register_kiosk
 
     with unit_of_work():
         device, token = register_kiosk(store, name)

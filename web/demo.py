@@ -16,14 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import inventory
+from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, register_kiosk
 from core import db
+from core.actor import Actor
 from core.money import Money
 from inventory import Location, Product
 
-from .accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, register_kiosk
-
 BRAND = "Northwind Outfitters"
 CURRENCY = "EUR"
+DEMO = Actor.system("demo data")
 DEMO_PASSWORD = "shelfside-demo"
 DEMO_API_KEY = "ssk_demo_northwind_partner_key_0001"
 DEMO_API_KEY_NAME = "Northwind web shop (demo)"
@@ -537,10 +538,10 @@ def seed(products: int = 300) -> str:
 
     catalogue = plan_catalogue(products)
     for item in catalogue:
-        inventory.upsert_product(item.as_upsert(), actor="demo")
+        inventory.upsert_product(item.as_upsert(), actor=DEMO)
 
     stock = plan_stock(catalogue)
-    inventory.receive_opening_stock([(code, sku, units) for (code, sku), units in stock.items()], actor="demo")
+    inventory.receive_opening_stock([(code, sku, units) for (code, sku), units in stock.items()], actor=DEMO)
 
     positions = shelf_positions(catalogue, stock)
     inventory.set_shelf_positions(positions)
@@ -558,7 +559,7 @@ def seed(products: int = 300) -> str:
     holds = 0
     for code, kind, reference, lines, hours in OPEN_HOLDS:
         if all(stock.get((code, sku), 0) >= quantity for sku, quantity in lines):
-            inventory.reserve(code, [{"sku": sku, "quantity": q} for sku, q in lines], kind, reference, expires_in=hours * 3600, actor="demo")
+            inventory.reserve(code, [{"sku": sku, "quantity": q} for sku, q in lines], kind, reference, expires_in=hours * 3600, actor=DEMO)
             holds += 1
     db.session.flush()
 

@@ -14,7 +14,7 @@ from core import db
 from core.errors import NotFound
 from inventory import list_categories, search_products
 
-from .accounts import KioskDevice, find_kiosk
+from accounts import KioskDevice, find_kiosk
 from .extensions import limiter
 from .tablet import PAGE_SIZE, exact_variant, product_cards, product_page, split_stock
 

@@ -29,7 +29,7 @@ from inventory import (
     stock_by_location,
 )
 
-from .accounts import ROLES
+from accounts import ROLES
 from .auth import require_role, safe_next
 from .errors import ApiError
 

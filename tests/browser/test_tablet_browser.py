@@ -9,7 +9,7 @@ except ImportError:  # the browser fixture skips these tests (or fails them when
     expect = None
 
 from core import db
-from web.accounts import create_staff
+from accounts import create_staff
 
 from .shop import build_shop
 

@@ -31,7 +31,7 @@ def test_missing_scope_is_403(client, create_key):
 
 def test_revoked_key_is_401(client, create_key):
     from core import clock
-    from web.accounts import ApiKey
+    from accounts import ApiKey
 
     key = create_key("inventory:read")
     db.session.query(ApiKey).update({"revoked_at": clock.now()})
@@ -40,7 +40,7 @@ def test_revoked_key_is_401(client, create_key):
 
 
 def test_only_the_hash_of_a_key_is_stored(create_key):
-    from web.accounts import ApiKey
+    from accounts import ApiKey
 
     key = create_key("inventory:read")
     stored = db.session.query(ApiKey).one()

@@ -1,5 +1,6 @@
 """Live stock endpoints against SPEC §3: availability, reservations, movements, counts, transfers, feed."""
 import pytest
+from core import db
 
 
 
@@ -186,3 +187,14 @@ def test_low_stock_lists_skus_at_or_below_their_threshold(partner, shop):
     assert [(i["sku"], i["available"], i["threshold"]) for i in body["items"]] == [("JKT-M", 1, 2)]
     first = partner.get("/api/v1/stock/low?store=WH&limit=1").json
     assert first["items"] == [] and first["next_cursor"] is None
+
+
+def test_the_ledger_names_the_key_that_made_each_movement_as_a_reference(partner, create_location, create_product):
+    from accounts import ApiKey
+
+    create_location("S1")
+    create_product(skus=("JKT-M",))
+    assert partner.post("/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-M", "kind": "receive", "quantity": 3, "reason": "delivery"}, key="a-1").status_code == 201
+    key_id = db.session.query(ApiKey).one().id
+    lines = partner.get("/api/v1/stock/movements?store=S1&sku=JKT-M").get_json()["items"]
+    assert lines[0]["actor"] == f"api_key:{key_id}"

@@ -2,7 +2,7 @@
 import pytest
 
 from core import db
-from web.accounts import create_staff
+from accounts import create_staff
 
 from tests.helpers import run_rate_limited
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import inventory
 from core import clock, db
-from web.accounts import ApiKey, find_api_key
+from accounts import ApiKey, find_api_key
 
 
 def test_create_api_key_prints_the_key_alone_on_its_last_line_and_stores_its_hash(app):

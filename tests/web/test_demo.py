@@ -13,7 +13,7 @@ from core import db
 from inventory import Barcode, Location, Product, ProductImage, ShelfPosition, StockLevel, Variant
 from inventory.barcodes import symbology
 from web import demo
-from web.accounts import ROLES, ApiKey, KioskDevice, Staff, authenticate_staff
+from accounts import ROLES, ApiKey, KioskDevice, Staff, authenticate_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "web" / "static"

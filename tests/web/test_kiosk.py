@@ -6,7 +6,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from core import clock, db
-from web.accounts import KioskDevice, create_staff, register_kiosk
+from accounts import KioskDevice, create_staff, register_kiosk
 
 from tests.browser.shop import build_shop
 from tests.helpers import run_rate_limited

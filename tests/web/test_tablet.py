@@ -4,7 +4,7 @@ import re
 import pytest
 
 from core import db
-from web.accounts import create_staff
+from accounts import create_staff
 from web.tablet import clean_description
 
 from tests.browser.shop import build_shop

@@ -255,7 +255,7 @@ def test_each_subscribed_endpoint_gets_its_own_signed_copy_and_others_get_nothin
     first, second, bystander = receiver(), receiver(), receiver()
     one = endpoint(first.url, ["stock.changed"])
     two = endpoint(second.url, ["*"])
-    endpoint(bystander.url, ["order.completed"])
+    endpoint(bystander.url, ["transfer.received"])
     partner.post("/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-S", "kind": "adjust", "quantity": -1, "reason": "damaged"}, key="mv-2")
     dispatch()
     assert len(first.requests) == len(second.requests) == 1 and bystander.requests == []

@@ -200,7 +200,7 @@ class LedgerLineOut(Schema):
     counted = fields.Integer(allow_none=True)
     reason = fields.String()
     reference = fields.String()
-    actor = fields.String()
+    actor = fields.Function(lambda m: m.actor.ref, metadata={"description": "who made the change: 'staff:5', 'api_key:3', 'system'"})
     created_at = fields.Function(lambda m: clock.isoformat(m.created_at))
 
 

@@ -32,9 +32,8 @@ from .schemas import (
 blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="Availability, reservations and the stock ledger")
 
 
-def _actor() -> str:
-    principal = current_principal()
-    return f"{principal.kind}:{principal.id} {principal.name}"[:120]
+def _actor():
+    return current_principal().actor
 
 
 @blp.route("/availability", methods=["GET"])

@@ -1,0 +1,24 @@
+"""Staff accounts, partner API keys and kiosk devices: the public face other packages may call.
+
+Staff belong to stores (``inventory.Location``) and have a role; every other package may refer
+to a staff member (an associate on an appointment, a cashier on an order).
+"""
+from .models import ROLE_SCOPES, ROLES, SCOPES, ApiKey, KioskDevice, Staff, settings, staff_store
+from .services import (
+    authenticate_staff,
+    create_api_key,
+    create_staff,
+    find_api_key,
+    find_api_key_record,
+    find_kiosk,
+    hash_secret,
+    register_kiosk,
+    revoke_api_key,
+    revoke_kiosk,
+)
+
+__all__ = [
+    "ROLE_SCOPES", "ROLES", "SCOPES", "ApiKey", "KioskDevice", "Staff", "settings", "staff_store",
+    "authenticate_staff", "create_api_key", "create_staff", "find_api_key", "find_api_key_record", "find_kiosk",
+    "hash_secret", "register_kiosk", "revoke_api_key", "revoke_kiosk",
+]
