@@ -62,12 +62,14 @@ class ImportProblem:
 
 @dataclass
 class ImportReport:
-    """What an import did: products created and updated, variants imported, stock counts recorded,
-    and every problem by line (``errors``, sorted by line; the rows behind them in ``skipped_lines``).
-    ``refused`` says why a file that could not be read imported nothing."""
+    """What an import did: products new, changed and unchanged (found as the file has them: nothing
+    written), variants imported, stock counts recorded, and every problem by line (``errors``, sorted
+    by line; the rows behind them in ``skipped_lines``).  ``refused`` says why a file that could not be
+    read imported nothing."""
 
     created: int = 0
-    updated: int = 0
+    changed: int = 0
+    unchanged: int = 0
     variants: int = 0
     stock_counts: int = 0
     stock_location: str | None = None
@@ -88,14 +90,18 @@ class ImportReport:
         self.errors.append(ImportProblem(line, f"{reason}; nothing imported", skipped=True))
         self.refused = reason
 
+    @property
+    def products(self) -> int:
+        """Products the file brought that are now in the catalogue as it has them."""
+        return self.created + self.changed + self.unchanged
+
     def summary(self) -> str:
-        """One line for a human, e.g. 'imported 12 products (10 new, 2 updated, 41 variants); 1 row skipped'."""
+        """One line for a human, e.g. '12 products: 9 new, 2 changed, 1 unchanged; 41 variants; 1 row skipped'."""
         if self.refused:
             return f"nothing imported: {self.refused}"
-        products = self.created + self.updated
-        text = f"imported {_plural(products, 'product')} ({self.created} new, {self.updated} updated, {_plural(self.variants, 'variant')})"
+        text = f"{_plural(self.products, 'product')}: {self.created} new, {self.changed} changed, {self.unchanged} unchanged; {_plural(self.variants, 'variant')}"
         if self.encoding != "UTF-8":
-            text += f" from {self.encoding} text"
+            text += f"; read as {self.encoding} text"
         if self.stock_location:
             text += f"; {_plural(self.stock_counts, 'stock count')} recorded at {self.stock_location}"
         notes = []
@@ -119,7 +125,7 @@ def import_shopify_csv(file, currency: str = "EUR", stock_location: str | None =
     what reservations hold is refused and reported, as ``record_movement`` refuses it.
 
     Guarantees: idempotent (products by handle, variants by SKU; importing the same file again
-    writes nothing, emits nothing and reports every product as updated); the file is the truth for
+    writes nothing, emits nothing and reports every product as unchanged); the file is the truth for
     each product it names (``upsert_product`` drops variants it no longer lists, unless they have
     stock history), except that a row skipped for a bad value leaves its existing variant as it was,
     and an unusable barcode leaves the variant the barcode it had.  A product whose upsert fails is
@@ -408,7 +414,7 @@ class _ShopifyImport:
             if data is None:
                 continue
             if product is not None and product_matches(product, data):
-                self.report.updated += 1
+                self.report.unchanged += 1
             else:
                 try:
                     with db.session.begin_nested():
@@ -420,7 +426,7 @@ class _ShopifyImport:
                 if created:
                     self.report.created += 1
                 else:
-                    self.report.updated += 1
+                    self.report.changed += 1
             self.report.variants += len(data["variants"])
             saved.append((product, draft))
         return saved

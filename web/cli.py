@@ -170,7 +170,7 @@ def import_products(path, currency, store):
     click.echo(report.summary())
     for problem in report.errors:
         click.echo(f"  line {problem.line}: {problem.message}", err=True)
-    if report.errors and not report.created and not report.updated:
+    if report.errors and not report.products:
         sys.exit(1)
 
 

@@ -70,8 +70,8 @@ def catalogue_snapshot():
 def test_clean_export_creates_every_product_with_its_variants_options_and_prices():
     report = import_file(CLEAN)
 
-    assert (report.created, report.updated, report.variants, report.errors) == (4, 0, 8, [])
-    assert report.summary() == "imported 4 products (4 new, 0 updated, 8 variants)"
+    assert (report.created, report.changed, report.unchanged, report.variants, report.errors) == (4, 0, 0, 8, [])
+    assert report.summary() == "4 products: 4 new, 0 changed, 0 unchanged; 8 variants"
     jacket = get_product("trail-jacket")
     assert (jacket.title, jacket.vendor, jacket.status, jacket.category.name) == ("Trail Jacket", "Northwind Outfitters", "active", "Jackets")
     assert jacket.tags == ["new-in", "outdoor", "waterproof"]
@@ -126,9 +126,9 @@ def test_reimport_updates_instead_of_duplicating_and_changes_nothing_else(create
 
     again = import_file(CLEAN, stock_location="S1")
 
-    assert (first.created, first.updated, first.stock_counts) == (4, 0, 6)
-    assert (again.created, again.updated, again.variants, again.stock_counts, again.errors) == (0, 4, 8, 0, [])
-    assert again.summary() == "imported 4 products (0 new, 4 updated, 8 variants); 0 stock counts recorded at S1"
+    assert (first.created, first.changed, first.unchanged, first.stock_counts) == (4, 0, 0, 6)
+    assert (again.created, again.changed, again.unchanged, again.variants, again.stock_counts, again.errors) == (0, 0, 4, 8, 0, [])
+    assert again.summary() == "4 products: 0 new, 0 changed, 4 unchanged; 8 variants; 0 stock counts recorded at S1"
     assert catalogue_snapshot() == before
     assert len(before["products"]) == 4 and len(before["variants"]) == 8 and before["events"] > 0
 
@@ -143,10 +143,25 @@ def test_reimport_applies_what_changed_in_the_file():
 
     report = import_text(changed)
 
-    assert (report.created, report.updated) == (0, 4)
+    assert (report.created, report.changed, report.unchanged) == (0, 1, 3)
     assert variants_of("trail-jacket")["JKT-TRAIL-M-MOSS"].price_amount == 11900
     assert len(get_product("trail-jacket").images) == 3
     assert db.session.scalar(select(func.count()).select_from(Product)) == 4
+
+
+def test_a_reimport_tells_new_changed_and_unchanged_products_apart():
+    import_file(CLEAN)
+    untouched = {handle: get_product(handle).updated_at for handle in ("merino-beanie", "canvas-tote", "rain-poncho")}
+    text = CLEAN.read_text(encoding="utf-8").replace("JKT-TRAIL-L-INK,850,shopify,2,deny,manual,135,", "JKT-TRAIL-L-INK,850,shopify,2,deny,manual,139,")
+    text += "wool-scarf,Wool Scarf,,,,Scarves,,true,Title,Default Title,,,,,SCARF-WOOL,,,,,,35.00" + "," * 24 + "active\n"
+
+    report = import_text(text)
+
+    assert (report.created, report.changed, report.unchanged, report.errors) == (1, 1, 3, [])
+    assert report.summary() == "5 products: 1 new, 1 changed, 3 unchanged; 9 variants"
+    assert variants_of("trail-jacket")["JKT-TRAIL-L-INK"].price_amount == 13900
+    db.session.expire_all()
+    assert {handle: get_product(handle).updated_at for handle in untouched} == untouched
 
 
 def test_a_bad_price_on_reimport_leaves_the_existing_variant_as_it_was():
@@ -174,7 +189,7 @@ def test_an_unreadable_barcode_on_reimport_keeps_the_barcode_the_variant_has():
 def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
     report = import_file(MESSY)
 
-    assert (report.created, report.updated, report.variants) == (3, 0, 5)
+    assert (report.created, report.changed, report.unchanged, report.variants) == (3, 0, 0, 5)
     assert sorted(p.handle for p in db.session.scalars(select(Product))) == ["field-cap", "linen-shirt", "wool-socks"]
     shirt = get_product("linen-shirt")
     assert shirt.description == (
@@ -200,7 +215,7 @@ def test_messy_export_reports_each_problem_on_the_line_its_row_starts():
         (13, "SKU CAP-FIELD: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; imported without a barcode"),
         (14, "product 'gift-card' is a gift card; gift cards are not imported"),
     ]
-    assert report.summary() == "imported 3 products (3 new, 0 updated, 5 variants); 4 rows skipped, 2 warnings"
+    assert report.summary() == "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 rows skipped, 2 warnings"
 
 
 def test_barcodes_lose_apostrophes_and_spaces_and_twelve_digit_upcs_are_kept():
@@ -235,7 +250,7 @@ def test_windows_1252_export_is_read_and_missing_optional_columns_are_tolerated(
     mug = get_product("cafe-creme-mug")
     assert (mug.title, mug.vendor, mug.description) == ("Café Crème Mug", "Müller & Söhne", "<p>Stoneware, 300 ml – dishwasher safe. Only €14.90!</p>")
     assert (mug.status, mug.variants[0].price_amount, mug.variants[0].options) == ("active", 1490, {})
-    assert report.summary() == "imported 1 product (1 new, 0 updated, 1 variant) from Windows-1252 text"
+    assert report.summary() == "1 product: 1 new, 0 changed, 0 unchanged; 1 variant; read as Windows-1252 text"
 
 
 def test_a_multi_line_record_is_reported_on_the_line_it_starts():
@@ -252,7 +267,7 @@ def test_a_multi_line_record_is_reported_on_the_line_it_starts():
         (2, "product 'scarf' has no variant that can be imported; skipped"),
         (5, "SKU SCARF-2: no Variant Price; variant skipped"),
     ]
-    assert report.summary() == "imported 0 products (0 new, 0 updated, 0 variants); 2 rows skipped"
+    assert report.summary() == "0 products: 0 new, 0 changed, 0 unchanged; 0 variants; 2 rows skipped"
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0
 
 
@@ -322,7 +337,7 @@ def test_a_sku_owned_by_another_product_skips_that_row_and_a_claimed_barcode_is_
     assert list(variants_of("tee")) == ["TEE-S"] and variants_of("tee")["TEE-S"].barcodes == []
     assert variants_of("trail-jacket")["JKT-M"].product.handle == "trail-jacket"
     assert [b.code for b in variants_of("cap")["CAP"].barcodes] == ["4006381333948"]
-    assert (report.created, report.updated) == (3, 0)
+    assert (report.created, report.changed, report.unchanged) == (3, 0, 0)
 
 
 def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypatch):
@@ -351,7 +366,7 @@ def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypa
     assert sorted(db.session.scalars(select(Product.handle))) == ["cap", "tee"]
     assert sorted(db.session.scalars(select(Variant.sku))) == ["CAP", "TEE"]
     assert db.session.scalar(select(func.count()).select_from(Barcode)) == 0
-    assert report.summary() == "imported 2 products (2 new, 0 updated, 2 variants); 2 rows skipped"
+    assert report.summary() == "2 products: 2 new, 0 changed, 0 unchanged; 2 variants; 2 rows skipped"
 
 
 def test_a_file_without_the_shopify_columns_imports_nothing():
@@ -403,7 +418,7 @@ def test_a_count_below_held_reservations_is_reported_and_the_import_goes_on(crea
         (2, "SKU JKT-TRAIL-M-MOSS: on hand at S1 not set to 2: 4 are held for reservations; release holds before recording this count")
     ]
     assert (on_hand("JKT-TRAIL-M-MOSS"), on_hand("JKT-TRAIL-L-MOSS")) == (5, 8)
-    assert (report.updated, report.stock_counts) == (4, 1)
+    assert (report.changed, report.unchanged, report.stock_counts) == (0, 4, 1)
 
 
 def test_an_unknown_stock_location_is_refused_before_reading_the_file():
@@ -430,7 +445,7 @@ def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, c
     result = app.test_cli_runner().invoke(args=["import-products", str(MESSY), "--store", "S1"])
 
     assert result.exit_code == 0, result.output
-    assert "imported 3 products (3 new, 0 updated, 5 variants); 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.output
+    assert "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.output
     assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.output
     db.session.expire_all()
     assert (on_hand("LIN-S-SAND"), on_hand("CAP-FIELD"), on_hand("SOCK-WOOL")) == (4, 5, 0)
