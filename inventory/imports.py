@@ -338,7 +338,7 @@ class _ShopifyImport:
             name = (row[f"option{i} name"] or default_name or f"option{i}").lower()
             if value and not (name == "title" and value == "Default Title"):
                 options[name] = value
-        variant = _VariantDraft(line=row.line, sku=row["variant sku"], options=options)
+        variant = _VariantDraft(line=row.line, sku=_without_text_marker(row["variant sku"]), options=options)
         sku = variant.sku
         if not sku:
             variant.error = f"no Variant SKU for '{handle}' ({' / '.join(options.values()) or 'Default Title'}): Shelfside needs one"
@@ -560,7 +560,7 @@ def _parse_price(text: str, currency: str, column: str) -> Money:
 
 def _parse_barcode(text: str) -> tuple[str | None, str]:
     """(code, '') for a valid EAN-13 or UPC-A, else (None, what is wrong with it)."""
-    cleaned = text.lstrip("'").replace(" ", "").replace("-", "")
+    cleaned = _without_text_marker(text).replace(" ", "").replace("-", "")
     if _SCIENTIFIC.fullmatch(cleaned):
         return None, f"barcode {text!r} is in scientific notation (a spreadsheet rounded it) and cannot be recovered"
     if re.fullmatch(r"\d+\.0+", cleaned):
@@ -570,6 +570,12 @@ def _parse_barcode(text: str) -> tuple[str | None, str]:
     except ValidationError as exc:
         return None, f"barcode {exc.message}"
     return code, ""
+
+
+def _without_text_marker(text: str) -> str:
+    """The value without the apostrophe Shopify writes before an all-digit SKU or barcode (so that a
+    spreadsheet keeps it as text, leading zeros and all)."""
+    return text[1:].strip() if text.startswith("'") else text
 
 
 def _too_long(*checks) -> str:

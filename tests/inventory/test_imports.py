@@ -229,6 +229,19 @@ def test_barcodes_lose_apostrophes_and_spaces_and_twelve_digit_upcs_are_kept():
     assert variants_of("field-cap")["CAP-FIELD"].barcodes == []
 
 
+def test_an_all_digit_sku_that_shopify_wrote_with_a_leading_apostrophe_is_imported_without_it():
+    text = HEADER + "tee,Tee,Size,S,'101,20.00,'4006381333931,,active\ntee,,,M,'0102,20.00,,,\n"
+
+    report = import_text(text)
+    again = import_text(text)
+
+    assert (report.errors, report.created, again.unchanged) == ([], 1, 1)
+    assert list(variants_of("tee")) == ["101", "0102"]
+    assert inventory.find_variant_by_sku("101").product.handle == "tee"
+    assert [b.code for b in variants_of("tee")["101"].barcodes] == ["4006381333931"]
+    assert inventory.find_variant_by_sku("'101") is None
+
+
 def test_published_false_without_a_status_column_is_a_draft_and_default_title_has_no_options():
     import_file(MESSY)
 
