@@ -33,7 +33,31 @@ from .catalogue import product_matches, upsert_product, variant_as_input
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 from .stock import change_level, get_location, lock_levels
 
-REQUIRED_COLUMNS = ("Handle", "Title", "Variant SKU", "Variant Price")
+# each column read, by its classic name (what the code reads, lower-cased) and the names it may have
+COLUMNS = {
+    "handle": ("Handle", "URL handle"),
+    "title": ("Title",),
+    "body (html)": ("Body (HTML)", "Description"),
+    "vendor": ("Vendor",),
+    "product category": ("Product Category",),
+    "type": ("Type",),
+    "tags": ("Tags",),
+    "published": ("Published", "Published on online store"),
+    "status": ("Status",),
+    **{f"option{i} {part}": (f"Option{i} {part.title()}",) for i in (1, 2, 3) for part in ("name", "value")},
+    "variant sku": ("Variant SKU", "SKU"),
+    "variant price": ("Variant Price", "Price"),
+    "variant compare at price": ("Variant Compare At Price", "Compare-at price", "Compare at price"),
+    "variant barcode": ("Variant Barcode", "Barcode"),
+    "variant inventory tracker": ("Variant Inventory Tracker", "Inventory tracker"),
+    "variant inventory qty": ("Variant Inventory Qty", "Inventory quantity", "Inventory qty"),
+    "image src": ("Image Src", "Product image URL"),
+    "image position": ("Image Position",),
+    "image alt text": ("Image Alt Text",),
+    "gift card": ("Gift Card",),
+}
+REQUIRED_COLUMNS = ("handle", "title", "variant sku", "variant price")
+INVENTORY_COLUMN = "variant inventory qty"
 # a row with none of these is not a variant (it only adds an image, say)
 VARIANT_COLUMNS = (
     "variant sku", "variant price", "variant compare at price", "variant barcode",
@@ -175,10 +199,8 @@ def _read_rows(data: bytes | str, report: ImportReport) -> tuple[list[_Row], set
     if not records:
         report.refuse(1, "the file is empty")
         return [], set()
-    header: dict[str, int] = {}
-    for index, name in enumerate(records[0][1]):
-        header.setdefault(name.strip().lower(), index)
-    missing = [name for name in REQUIRED_COLUMNS if name.lower() not in header]
+    header = _header(records[0][1])
+    missing = [" / ".join(COLUMNS[name]) for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         report.refuse(1, f"not a Shopify product CSV: no column {', '.join(missing)}")
         return [], set()
@@ -187,6 +209,22 @@ def _read_rows(data: bytes | str, report: ImportReport) -> tuple[list[_Row], set
         if any(cell.strip() for cell in cells):
             rows.append(_Row(line, {name: _clean_cell(cells[i]) for name, i in header.items() if i < len(cells)}))
     return rows, set(header)
+
+
+def _header(cells: list[str]) -> dict[str, int]:
+    """The index of each column read, by its classic lower-case name, from a classic or a 2024+ header
+    (matched whatever the case and spacing; of two columns for one field, the first)."""
+    classic_name = {_column_key(alias): name for name, aliases in COLUMNS.items() for alias in aliases}
+    header: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        name = classic_name.get(_column_key(cell))
+        if name:
+            header.setdefault(name, index)
+    return header
+
+
+def _column_key(name: str) -> str:
+    return " ".join(name.replace("\ufeff", "").split()).lower()
 
 
 def _clean_cell(text: str) -> str:
@@ -216,7 +254,7 @@ def _delimiter(text: str) -> str:
     """',' as Shopify writes; ';' or a tab when a spreadsheet re-saved the file."""
     first_line = text.split("\n", 1)[0].rstrip("\r")
     for delimiter in (",", ";", "\t"):
-        if "handle" in (cell.strip().lower() for cell in next(csv.reader([first_line], delimiter=delimiter), [])):
+        if "handle" in _header(next(csv.reader([first_line], delimiter=delimiter), [])):
             return delimiter
     return ","
 
@@ -258,6 +296,11 @@ class _ShopifyImport:
         self.barcode_claims: dict[str, tuple[str, int]] = {}  # 13-digit form -> (SKU, line) that took it
 
     def run(self, rows: list[_Row]) -> None:
+        if self.location_code and INVENTORY_COLUMN not in self.columns:
+            self.report.warn(1, (
+                "no Variant Inventory Qty column (Shopify leaves it out when the store has several locations):"
+                f" no stock recorded at {self.location_code}"
+            ))
         groups: dict[str, list[_Row]] = {}
         for row in rows:
             handle = row["handle"].lower()

@@ -160,7 +160,7 @@ def create_kiosk(store, name):
 @click.command("import-products")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the CSV's prices.")
-@click.option("--store", default=None, help="Location code to set 'Variant Inventory Qty' at (as a count).")
+@click.option("--store", default=None, help="Location code to record the file's inventory quantities at (as counts).")
 def import_products(path, currency, store):
     """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
     from inventory.imports import import_shopify_csv

@@ -22,6 +22,8 @@ from inventory import (
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
 CLEAN = FIXTURES / "clean_export.csv"
 MESSY = FIXTURES / "messy_export.csv"
+EXPORT_2024 = FIXTURES / "export_2024.csv"
+MULTI_LOCATION = FIXTURES / "multi_location_export.csv"
 CDN = "https://cdn.shopify.com/s/files/1/0612/3456/7890/products/"
 HEADER = "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Barcode,Variant Inventory Qty,Status\n"
 
@@ -326,6 +328,59 @@ def test_a_semicolon_separated_file_resaved_by_a_spreadsheet_is_read():
     assert (tee.price_amount, [b.code for b in tee.barcodes]) == (1990, ["4006381333931"])
 
 
+# --- the 2024+ column set, and columns a file may lack -----------------------------------------
+
+def test_the_2024_column_set_imports_like_the_classic_one(create_location):
+    create_location("S1")
+
+    report = import_file(EXPORT_2024, stock_location="S1")
+
+    assert (report.errors, report.created, report.variants, report.stock_counts) == ([], 3, 6, 4)
+    shirt = get_product("harbour-overshirt")
+    assert (shirt.title, shirt.vendor, shirt.category.name, shirt.tags, shirt.status) == (
+        "Harbour Overshirt", "Kestrel & Co", "Overshirts", ["new-in", "workwear"], "active",
+    )
+    assert shirt.description.startswith("<p>A heavy twill overshirt, cut to layer.</p>\n<ul>\n<li>Organic cotton, 320 g/m²</li>")
+    assert [(v.sku, v.options, v.price_amount, v.compare_at_amount, [b.code for b in v.barcodes]) for v in shirt.variants] == [
+        ("HBR-S-INK", {"size": "S", "color": "Ink"}, 8900, 11000, ["4006381333986"]),
+        ("HBR-M-INK", {"size": "M", "color": "Ink"}, 8900, 11000, ["4006381333993"]),
+        ("HBR-S-SAND", {"size": "S", "color": "Sand"}, 8900, None, ["4006381334006"]),
+        ("HBR-M-SAND", {"size": "M", "color": "Sand"}, 9400, None, ["4006381334013"]),
+    ]
+    assert [(image.alt, image.position) for image in shirt.images] == [
+        ("Harbour Overshirt in Ink", 0), ("Harbour Overshirt in Sand", 1), ("Chest pocket, close-up", 2),
+    ]
+    socks = get_product("merino-socks")
+    assert (socks.status, socks.category.name, [(v.sku, v.options, v.price_amount) for v in socks.variants]) == ("draft", "Socks", [("20431", {}, 1850)])
+    cap = get_product("field-cap")
+    assert (cap.status, cap.category.name) == ("archived", "Hats")  # no Type: the last part of the Product category
+    assert {sku: on_hand(sku) for sku in ("HBR-S-INK", "HBR-M-INK", "HBR-S-SAND", "HBR-M-SAND", "20431", "CAP-FIELD-OS")} == {
+        "HBR-S-INK": 4, "HBR-M-INK": 6, "HBR-S-SAND": 0, "HBR-M-SAND": 2, "20431": 11, "CAP-FIELD-OS": 0,  # the cap's stock is not tracked
+    }
+    assert import_file(EXPORT_2024, stock_location="S1").summary() == "3 products: 0 new, 0 changed, 3 unchanged; 6 variants; 0 stock counts recorded at S1"
+
+
+def test_column_names_are_matched_whatever_their_case_and_spacing():
+    report = import_text(" url  HANDLE ,TITLE,Option1 Name,option1 value,  Variant sku,VARIANT PRICE,compare-AT price\ntee,Tee,Size,S,TEE-S,20.00,25.00\n")
+
+    assert report.errors == []
+    (tee,) = variants_of("tee").values()
+    assert (tee.sku, tee.options, tee.price_amount, tee.compare_at_amount) == ("TEE-S", {"size": "S"}, 2000, 2500)
+
+
+def test_a_classic_export_of_a_multi_location_store_imports_and_says_once_that_it_brings_no_stock(create_location):
+    create_location("S1")
+
+    report = import_file(MULTI_LOCATION, stock_location="S1")
+
+    assert (report.created, report.variants, report.stock_counts) == (2, 3, 0)
+    assert problems(report) == [
+        (1, "no Variant Inventory Qty column (Shopify leaves it out when the store has several locations): no stock recorded at S1"),
+    ]
+    assert report.summary() == "2 products: 2 new, 0 changed, 0 unchanged; 3 variants; 0 stock counts recorded at S1; 1 warning"
+    assert import_file(MULTI_LOCATION).errors == []  # without a store no stock is expected
+
+
 # --- conflicts and failures -----------------------------------------------------------------
 
 def test_a_sku_owned_by_another_product_skips_that_row_and_a_claimed_barcode_is_left_out(create_product):
@@ -385,8 +440,8 @@ def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypa
 def test_a_file_without_the_shopify_columns_imports_nothing():
     report = import_text("sku,name,price\nTEE,Tee,20.00\n")
 
-    assert problems(report) == [(1, "not a Shopify product CSV: no column Handle, Title, Variant SKU, Variant Price; nothing imported")]
-    assert report.summary() == "nothing imported: not a Shopify product CSV: no column Handle, Title, Variant SKU, Variant Price"
+    assert problems(report) == [(1, "not a Shopify product CSV: no column Handle / URL handle, Title; nothing imported")]
+    assert report.summary() == "nothing imported: not a Shopify product CSV: no column Handle / URL handle, Title"
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0
 
 
