@@ -1,23 +1,31 @@
 """Import of a Shopify product CSV export into the catalogue.
 
-The file is read whole, grouped by handle and checked before anything is written, so that
-every problem is reported with the line it starts on (the header is line 1).  Each product is
-then written through ``upsert_product`` inside its own SAVEPOINT: a product that fails rolls
-back alone and the others go on.  Everything stays in the caller's transaction; the caller
-commits.
+The file is streamed, twice.  The first pass checks that it can be read (encoding, header, CSV
+syntax: a file that cannot be read imports nothing) and notes on which row each product ends.
+The second yields each product's rows as soon as its last row is read, so that every problem
+is reported with the line its row starts on (the header is line 1), and products are checked
+against the database and written a batch at a time.  Each product is written through
+``upsert_product`` inside its own SAVEPOINT: a product that fails rolls back alone and the
+others go on.  Everything stays in the caller's transaction; the caller commits.
 
-What a retailer's exports really contain is handled: a byte-order mark, CRLF, quoted HTML
-spanning lines, Windows-1252 text, semicolon or tab separators from a spreadsheet, rows of one
-handle far apart, image-only rows, barcodes with a leading apostrophe or spaces, and
-barcodes a spreadsheet turned into scientific notation (reported, since they cannot be
-recovered).  Nothing silently disappears: a row or a value left out is in the report.
+What a retailer's exports really contain is handled: Shopify's classic and 2024+ column sets,
+a byte-order mark, CRLF, quoted HTML spanning lines, Windows-1252 text, semicolon or tab
+separators from a spreadsheet, rows of one handle far apart, image-only rows, SKUs and barcodes
+with a leading apostrophe, barcodes with spaces, and barcodes a spreadsheet turned into
+scientific notation (reported, since they cannot be recovered).  Nothing silently disappears: a
+row or a value left out is in the report.
 """
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import itertools
 import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -66,6 +74,8 @@ VARIANT_COLUMNS = (
 OPTION_INDEXES = (1, 2, 3)
 STOCK_REASON = "Shopify import"
 BATCH = 500  # keys per IN (...) look-up
+PRODUCT_BATCH = 200  # products drafted, checked against the database and written together
+SPOOL_IN_MEMORY = 8 * 2**20  # a file that cannot seek is copied to a temporary file beyond this
 LOCK_BATCH = 2000  # stock rows locked (and created) per statement
 
 _PLAIN_PRICE = re.compile(r"\d+(\.\d+)?")
@@ -139,14 +149,23 @@ class ImportReport:
         return text
 
 
-def import_shopify_csv(file, currency: str = "EUR", stock_location: str | None = None) -> ImportReport:
+def import_shopify_csv(
+    file, currency: str = "EUR", stock_location: str | None = None, progress: Callable[[int, int], None] | None = None
+) -> ImportReport:
     """Create or update the products of a Shopify product CSV export; answers an ImportReport.
 
     ``file`` is a binary file object (UTF-8 with or without a BOM, UTF-16 with a BOM, else read as
-    Windows-1252).  Prices are read in ``currency``.  With ``stock_location`` (a location code) each
-    tracked variant's "Variant Inventory Qty" becomes its on hand there: a ledger count, recorded
-    only when it differs from the on hand, under row locks taken in primary-key order; a count below
-    what reservations hold is refused and reported, as ``record_movement`` refuses it.
+    Windows-1252), with Shopify's classic columns (Handle, Variant SKU ...) or its 2024+ ones (URL
+    handle, SKU ...).  Prices are read in ``currency``.  With ``stock_location`` (a location code) each
+    tracked variant's inventory quantity becomes its on hand there: a ledger count, recorded only when
+    it differs from the on hand, under row locks taken in primary-key order once every product is
+    written; a count below what reservations hold is refused and reported, as ``record_movement``
+    refuses it.  ``progress(rows_done, rows_in_file)`` is called as the rows are imported.
+
+    Memory stays flat in the size of the file: it is read twice as a stream (a file that cannot seek
+    is spooled to a temporary file first), once to check it and note where each product's last row
+    is, then product by product, written a batch of products at a time.  Only what spans the whole
+    file is kept: each handle's last row, each SKU's first use and each barcode's claim.
 
     Guarantees: idempotent (products by handle, variants by SKU; importing the same file again
     writes nothing, emits nothing and reports every product as unchanged); the file is the truth for
@@ -164,9 +183,9 @@ def import_shopify_csv(file, currency: str = "EUR", stock_location: str | None =
         raise ValidationError(f"currency must be a three-letter ISO 4217 code, not {currency!r}", field="currency")
     location = get_location(stock_location, field="stock_location") if stock_location else None
     report = ImportReport(stock_location=location.code if location else None)
-    rows, columns = _read_rows(file.read(), report)
-    if rows:
-        _ShopifyImport(report, code, columns, location.code if location else None).run(rows)
+    export = _ShopifyFile(file, report)
+    if export.check():
+        _ShopifyImport(report, code, export, location.code if location else None, progress).run()
     report.errors.sort(key=lambda problem: problem.line)
     return report
 
@@ -176,48 +195,148 @@ def import_shopify_csv(file, currency: str = "EUR", stock_location: str | None =
 @dataclass
 class _Row:
     line: int
-    cells: dict[str, str]  # lower-cased column name -> stripped value
+    cells: dict[str, str]  # classic lower-case column name -> stripped value
 
     def __getitem__(self, column: str) -> str:
         return self.cells.get(column, "")
 
 
-def _read_rows(data: bytes | str, report: ImportReport) -> tuple[list[_Row], set[str]]:
-    text = _decode(data, report)
-    if text is None:
-        return [], set()
-    records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    line = 1
+class _ShopifyFile:
+    """A Shopify export read as a stream of text, twice: ``check`` reads it through (encoding, header,
+    CSV syntax, where each product's last row is); ``products`` then yields product by product."""
+
+    def __init__(self, file, report: ImportReport):
+        self.report = report
+        self.file, self.start = _rewindable(file)
+        self.encoding: str | None = None  # the codec; None for a text stream
+        self.delimiter = ","
+        self.header: dict[str, int] = {}  # classic lower-case name -> index
+        self.labels: dict[str, str] = {}  # classic lower-case name -> the file's own name for the column
+        self.last_row: dict[str, int] = {}  # product key -> number of its last row (rows with content, from 0)
+        self.rows = 0  # rows with content
+        self.rows_read = 0  # by ``products`` so far
+
+    def check(self) -> bool:
+        """Read the file through once; False (and the report says why) when it cannot be imported."""
+        if isinstance(self.file, io.TextIOBase):
+            return self._index()
+        self.file.seek(self.start)
+        head = self.file.read(2)
+        utf16 = head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        for encoding, label in (("utf-16", "UTF-16"),) if utf16 else (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252")):
+            self.encoding, self.report.encoding = encoding, label
+            try:
+                return self._index()
+            except UnicodeDecodeError:
+                continue
+        self.report.refuse(1, "the file is neither UTF-8 nor Windows-1252 text")
+        return False
+
+    def column(self, name: str) -> str:
+        """The file's own name for a column read (for messages), else its classic name."""
+        return self.labels.get(name) or COLUMNS[name][0]
+
+    def products(self) -> Iterator[tuple[str, list[_Row]]]:
+        """(product key, its rows in file order) for each product, in the order products first appear,
+        as soon as the product's last row is read; ("", [row]) for a row without a handle."""
+        pending: dict[str, list[_Row]] = {}
+        for number, (line, cells) in enumerate(self._rows()):
+            row = _Row(line, {name: _clean_cell(cells[index]) for name, index in self.header.items() if index < len(cells)})
+            key = _product_key(row["handle"])
+            if not key:
+                yield "", [row]
+            else:
+                pending.setdefault(key, []).append(row)
+            while pending:
+                first = next(iter(pending))
+                if self.last_row[first] > number:
+                    break
+                yield first, pending.pop(first)
+            self.rows_read = number + 1
+
+    def _index(self) -> bool:
+        self.last_row, self.rows = {}, 0
+        for number, (_, cells) in enumerate(self._rows(checking=True)):
+            index = self.header["handle"]
+            key = _product_key(cells[index]) if index < len(cells) else ""
+            if key:
+                self.last_row[key] = number
+            self.rows = number + 1
+        return not self.report.refused
+
+    def _rows(self, checking: bool = False) -> Iterator[tuple[int, list[str]]]:
+        """(line the record starts on, its cells) for each record with content after the header."""
+        with self._text() as text:
+            first_line = text.readline()
+            if not first_line:
+                if checking:
+                    self.report.refuse(1, "the file is empty")
+                return
+            if checking:
+                self.delimiter = _delimiter(first_line)
+            reader = csv.reader(itertools.chain([first_line], text), delimiter=self.delimiter, strict=True)
+            line = 1
+            try:
+                for cells in reader:
+                    if line == 1:
+                        if checking and not self._read_header(cells):
+                            return
+                    elif any(cell.strip() for cell in cells):
+                        yield line, cells
+                    line = reader.line_num + 1
+            except csv.Error as exc:
+                self.report.refuse(line, f"the CSV cannot be read from here ({exc})")
+
+    def _read_header(self, cells: list[str]) -> bool:
+        self.header = _header(cells)
+        self.labels = {name: " ".join(cells[index].replace("\ufeff", "").split()) for name, index in self.header.items()}
+        missing = [" / ".join(COLUMNS[name]) for name in REQUIRED_COLUMNS if name not in self.header]
+        if missing:
+            self.report.refuse(1, f"not a Shopify product CSV: no column {', '.join(missing)}")
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def _text(self):
+        self.file.seek(self.start)
+        if self.encoding is None:
+            yield self.file
+            return
+        text = io.TextIOWrapper(self.file, encoding=self.encoding, newline="")
+        try:
+            yield text
+        finally:
+            text.detach()  # the caller's file stays open
+
+
+def _rewindable(file) -> tuple:
+    """(a file that can seek back to where ``file`` is now, that position): ``file`` itself, or a
+    spool of it (binary; a text stream is spooled as UTF-8)."""
     try:
-        for cells in reader:
-            records.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        report.refuse(line, f"the CSV cannot be read from here ({exc})")
-        return [], set()
-    if not records:
-        report.refuse(1, "the file is empty")
-        return [], set()
-    header = _header(records[0][1])
-    missing = [" / ".join(COLUMNS[name]) for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        report.refuse(1, f"not a Shopify product CSV: no column {', '.join(missing)}")
-        return [], set()
-    rows = []
-    for line, cells in records[1:]:
-        if any(cell.strip() for cell in cells):
-            rows.append(_Row(line, {name: _clean_cell(cells[i]) for name, i in header.items() if i < len(cells)}))
-    return rows, set(header)
+        if file.seekable():
+            return file, file.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    if isinstance(file, io.TextIOBase):
+        for chunk in iter(lambda: file.read(2**16), ""):
+            spool.write(chunk.encode("utf-8"))
+    else:
+        shutil.copyfileobj(file, spool)
+    return spool, 0
+
+
+def _product_key(handle: str) -> str:
+    """The handle rows of one product share, whatever the case of each row's spelling."""
+    return handle.strip().lower()
 
 
 def _header(cells: list[str]) -> dict[str, int]:
     """The index of each column read, by its classic lower-case name, from a classic or a 2024+ header
     (matched whatever the case and spacing; of two columns for one field, the first)."""
-    classic_name = {_column_key(alias): name for name, aliases in COLUMNS.items() for alias in aliases}
     header: dict[str, int] = {}
     for index, cell in enumerate(cells):
-        name = classic_name.get(_column_key(cell))
+        name = _CLASSIC_NAME.get(_column_key(cell))
         if name:
             header.setdefault(name, index)
     return header
@@ -227,32 +346,17 @@ def _column_key(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").split()).lower()
 
 
+_CLASSIC_NAME = {_column_key(alias): name for name, aliases in COLUMNS.items() for alias in aliases}
+
+
 def _clean_cell(text: str) -> str:
     """Stripped, with the line breaks inside a multi-line cell (HTML, say) as plain newlines."""
     return text.strip().replace("\r\n", "\n")
 
 
-def _decode(data: bytes | str, report: ImportReport) -> str | None:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = (("utf-16", "UTF-16"),)
-    else:
-        candidates = (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"))
-    for encoding, label in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        report.encoding = label
-        return text
-    report.refuse(1, "the file is neither UTF-8 nor Windows-1252 text")
-    return None
-
-
-def _delimiter(text: str) -> str:
+def _delimiter(first_line: str) -> str:
     """',' as Shopify writes; ';' or a tab when a spreadsheet re-saved the file."""
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = first_line.rstrip("\r\n")
     for delimiter in (",", ";", "\t"):
         if "handle" in _header(next(csv.reader([first_line], delimiter=delimiter), [])):
             return delimiter
@@ -287,31 +391,39 @@ class _ProductDraft:
 
 
 class _ShopifyImport:
-    def __init__(self, report: ImportReport, currency: str, columns: set[str], location_code: str | None):
+    def __init__(self, report: ImportReport, currency: str, export: _ShopifyFile, location_code: str | None, progress=None):
         self.report = report
         self.currency = currency
-        self.columns = columns
+        self.export = export
+        self.columns = set(export.header)
         self.location_code = location_code
+        self.progress = progress or (lambda done, total: None)
         self.sku_first_use: dict[str, tuple[str, int]] = {}  # SKU -> (handle, line) of its first row
         self.barcode_claims: dict[str, tuple[str, int]] = {}  # 13-digit form -> (SKU, line) that took it
+        self.counts: dict[int, tuple[str, int, int]] = {}  # variant id -> (SKU, quantity, line) to record at the location
 
-    def run(self, rows: list[_Row]) -> None:
+    def run(self) -> None:
         if self.location_code and INVENTORY_COLUMN not in self.columns:
             self.report.warn(1, (
-                "no Variant Inventory Qty column (Shopify leaves it out when the store has several locations):"
+                f"no {self.export.column(INVENTORY_COLUMN)} column (Shopify leaves it out when the store has several locations):"
                 f" no stock recorded at {self.location_code}"
             ))
-        groups: dict[str, list[_Row]] = {}
-        for row in rows:
-            handle = row["handle"].lower()
-            if handle:
-                groups.setdefault(handle, []).append(row)
-            else:
-                self.report.skip(row.line, "no Handle; row skipped")
-        drafts = [self._draft_product(handle, group) for handle, group in groups.items()]
-        saved = self._save(drafts)
+        total = self.export.rows
+        self.progress(0, total)
+        batch: list[_ProductDraft] = []
+        for key, rows in self.export.products():
+            if not key:
+                self.report.skip(rows[0].line, f"no {self.export.column('handle')}; row skipped")
+                continue
+            batch.append(self._draft_product(key, rows))
+            if len(batch) == PRODUCT_BATCH:
+                self._save(batch)
+                batch = []
+                self.progress(self.export.rows_read, total)
+        self._save(batch)
         if self.location_code:
-            self._count_stock(saved)
+            self._count_stock()
+        self.progress(total, total)
 
     def _draft_product(self, handle: str, rows: list[_Row]) -> _ProductDraft:
         main = next((row for row in rows if row["title"]), None)
@@ -430,7 +542,9 @@ class _ShopifyImport:
 
     # --- checks against the file and the database, then the writes --------------------------
 
-    def _save(self, drafts: list[_ProductDraft]) -> list[tuple[Product, _ProductDraft]]:
+    def _save(self, drafts: list[_ProductDraft]) -> None:
+        """Check a batch of drafts against the file so far and the database, then write each product
+        in its own SAVEPOINT; notes the stock counts the written variants bring."""
         skus = [v.sku for d in drafts for v in d.variants if v.sku]
         sku_owners = dict(_in_batches(skus, lambda chunk: select(Variant.sku, Product.handle).join(Product).where(Variant.sku.in_(chunk))))
         codes = [form for d in drafts for v in d.variants for code in v.barcodes for form in equivalents(code)]
@@ -447,7 +561,6 @@ class _ShopifyImport:
                 scalars=True,
             )
         }
-        saved = []
         for draft in drafts:
             if draft.error:
                 self.report.skip(draft.line, draft.error, draft.lines)
@@ -471,8 +584,11 @@ class _ShopifyImport:
                 else:
                     self.report.changed += 1
             self.report.variants += len(data["variants"])
-            saved.append((product, draft))
-        return saved
+            if self.location_code:
+                ids = {variant.sku: variant.id for variant in product.variants}
+                for variant in draft.variants:
+                    if variant.quantity is not None and not variant.error and variant.sku in ids:
+                        self.counts[ids[variant.sku]] = (variant.sku, variant.quantity, variant.line)
 
     def _product_input(self, draft: _ProductDraft, product: Product | None, sku_owners: dict, barcode_owners: dict) -> dict | None:
         """The upsert_product data for a draft, reporting each variant left out; None when none is left."""
@@ -541,21 +657,17 @@ class _ShopifyImport:
             self.barcode_claims.setdefault(canonical(code), (variant.sku, variant.line))
         return codes
 
-    def _count_stock(self, saved: list[tuple[Product, _ProductDraft]]) -> None:
+    def _count_stock(self) -> None:
         """Record a count (the ledger keeps the variance) where the file's quantity differs from the on hand.
 
         Works like ``record_movement(store, sku, "count", quantity)`` for each variant, but locks every
         row it changes at once, in primary-key order (``stock.lock_levels``), which is both the stock
-        module's deadlock discipline and thousands of statements fewer.  A count below what is held for
-        reservations is refused and reported, as record_movement refuses it.
+        module's deadlock discipline and thousands of statements fewer; and only once every product is
+        written, so that the store's stock rows are locked for the shortest time.  A count below what
+        is held for reservations is refused and reported, as record_movement refuses it.
         """
         location = get_location(self.location_code)
-        variant_ids = {variant.sku: variant.id for product, _ in saved for variant in product.variants}
-        wanted = {
-            variant_ids[variant.sku]: (variant.sku, variant.quantity, variant.line)
-            for _, draft in saved for variant in draft.variants
-            if variant.quantity is not None and not variant.error and variant.sku in variant_ids
-        }
+        wanted = self.counts
         on_hand = dict(
             _in_batches(
                 list(wanted),

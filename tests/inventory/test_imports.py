@@ -1,4 +1,5 @@
 """Importing a Shopify product CSV export: what lands in the catalogue, and what the report says."""
+import codecs
 import io
 from pathlib import Path
 
@@ -445,6 +446,13 @@ def test_a_file_without_the_shopify_columns_imports_nothing():
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0
 
 
+@pytest.mark.parametrize("data", [b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE])
+def test_an_empty_file_imports_nothing(data):
+    report = import_shopify_csv(io.BytesIO(data))
+
+    assert report.summary() == "nothing imported: the file is empty"
+
+
 def test_a_malformed_csv_imports_nothing_and_names_the_line():
     report = import_text(HEADER + "tee,Tee,Title,Default Title,TEE,20.00,,,active\n" + 'mug,"Mug "large",Title,Default Title,MUG,9.00,,,active\n')
 
@@ -505,6 +513,69 @@ def test_stock_is_not_counted_when_shopify_does_not_track_the_variant(create_loc
     assert (on_hand("TEE-1"), on_hand("TEE-2"), report.stock_counts) == (0, 3, 1)
 
 
+# --- big files: streamed, written in batches, with progress --------------------------------
+
+def _many_products(count):
+    return HEADER + "".join(f"p{n},Product {n},Size,M,SKU-{n:05d},{10 + n % 7}.00,,{n % 5},active\n" for n in range(count))
+
+
+def test_products_are_written_batch_by_batch_while_the_file_is_still_being_read(monkeypatch):
+    data = _many_products(1500).encode()
+    export = io.BytesIO(data)
+    positions = []
+    real_upsert = inventory.imports.upsert_product
+
+    def upsert_noting_how_far_the_file_is_read(data):
+        positions.append(export.tell())
+        return real_upsert(data)
+
+    monkeypatch.setattr(inventory.imports, "PRODUCT_BATCH", 20)
+    monkeypatch.setattr(inventory.imports, "upsert_product", upsert_noting_how_far_the_file_is_read)
+
+    report = import_shopify_csv(export)
+
+    assert (report.created, report.errors) == (1500, [])
+    assert positions[0] < len(data) / 4  # the first batch is written long before the last row is read
+
+
+def test_progress_counts_the_rows_up_to_the_whole_file(monkeypatch):
+    monkeypatch.setattr(inventory.imports, "PRODUCT_BATCH", 100)
+    calls = []
+
+    import_shopify_csv(io.BytesIO(_many_products(450).encode()), progress=lambda done, total: calls.append((done, total)))
+
+    assert calls[0] == (0, 450) and calls[-1] == (450, 450)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls) and len(calls) >= 6
+    assert {total for _, total in calls} == {450}
+
+
+@pytest.mark.parametrize("batch", [1, 2, 500])
+def test_rows_of_one_product_far_apart_make_one_product_whatever_the_batch(monkeypatch, batch):
+    monkeypatch.setattr(inventory.imports, "PRODUCT_BATCH", batch)
+
+    report = import_file(MESSY)
+
+    assert (report.created, report.variants, len(report.errors)) == (3, 5, 5)
+    assert [v.sku for v in get_product("linen-shirt").variants] == ["LIN-S-SAND", "LIN-M-SAND", "LIN-M-INDIGO"]
+    assert [image.alt for image in get_product("linen-shirt").images] == ["Linen Shirt, sand", "Indigo, close-up of the weave, collar"]
+
+
+def test_a_stream_that_cannot_seek_is_imported_all_the_same():
+    class Pipe(io.RawIOBase):
+        def __init__(self, data):
+            self.data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return self.data.readinto(buffer)
+
+    report = import_shopify_csv(io.BufferedReader(Pipe(MESSY.read_bytes())))
+
+    assert (report.created, report.variants) == (3, 5)
+
+
 # --- the CLI ---------------------------------------------------------------------------------
 
 def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, create_location):
@@ -513,7 +584,8 @@ def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, c
     result = app.test_cli_runner().invoke(args=["import-products", str(MESSY), "--store", "S1"])
 
     assert result.exit_code == 0, result.output
-    assert "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.output
+    assert "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.stdout
+    assert "importing 10 rows" in result.stderr  # the progress bar's label (the bar itself on a terminal only)
     assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.output
     db.session.expire_all()
     assert (on_hand("LIN-S-SAND"), on_hand("CAP-FIELD"), on_hand("SOCK-WOOL")) == (4, 5, 0)
