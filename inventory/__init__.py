@@ -7,6 +7,7 @@ from .catalogue import (
     get_or_create_category,
     get_product,
     list_categories,
+    normalise_handle,
     search_products,
     slugify,
     upsert_product,
@@ -55,7 +56,7 @@ from .transfers import create_transfer, receive_transfer, transfer_payload
 __all__ = [
     "MAX_SKUS", "availability", "check_digit", "make_ean13", "normalise_barcode",
     "find_variant_by_barcode", "find_variant_by_sku", "get_or_create_category", "get_product", "list_categories",
-    "search_products", "slugify", "upsert_product",
+    "normalise_handle", "search_products", "slugify", "upsert_product",
     "FEED_COLUMNS", "availability_label", "iter_local_inventory_feed",
     "ImportProblem", "ImportReport", "import_shopify_csv",
     "Barcode", "Category", "Location", "Product", "ProductImage", "Reservation", "ReservationLine", "ShelfPosition",

@@ -17,7 +17,30 @@ from core.pagination import decode_cursor, encode_cursor
 from .barcodes import canonical, equivalents, normalise
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 
-HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
+HANDLE_LENGTH = 255
+HANDLE_RULE = "handle must be lower case, start with a letter or digit, and hold no '/', spaces or control characters"
+
+
+def normalise_handle(handle: str) -> str:
+    """The form a handle is stored and looked up in: Unicode NFC (so that 'é' typed as e + accent
+    and 'é' typed as one character are one handle)."""
+    return unicodedata.normalize("NFC", handle)
+
+
+def check_handle(handle: str) -> str:
+    """The handle in its stored form; ValidationError on ``handle`` unless it is 1 to 255 characters,
+    lower case, starts with a letter or digit (of any script) and holds no '/', whitespace or control
+    character (it is a URL path segment)."""
+    handle = normalise_handle(handle)
+    if not 0 < len(handle) <= HANDLE_LENGTH:
+        raise ValidationError(f"handle must be 1 to {HANDLE_LENGTH} characters", field="handle")
+    if handle != handle.lower() or not handle[0].isalnum() or any(_forbidden_in_handle(ch) for ch in handle):
+        raise ValidationError(HANDLE_RULE, field="handle")
+    return handle
+
+
+def _forbidden_in_handle(ch: str) -> bool:
+    return ch == "/" or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs")
 
 
 def slugify(text: str) -> str:
@@ -50,6 +73,9 @@ def _search_text(product: Product) -> str:
 def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
     """Create or update the product ``data['handle']`` with its variants; answers (product, created).
 
+    The handle may be in any script and is stored in NFC (see ``check_handle``: ValidationError
+    when it is not lower case, or holds a '/', whitespace or a control character).
+
     Idempotent: the same data twice leaves one product, and an upsert that changes nothing writes
     nothing (no ``updated_at`` bump, no ``product.updated`` event).  Variants are matched by SKU; a SKU or a
     barcode that belongs to another product is a Conflict (barcodes may move between this product's variants).  Variants left out of ``data`` are
@@ -60,9 +86,7 @@ def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
 
 
 def _upsert_product(data: dict) -> tuple[Product, bool]:
-    handle = data["handle"]
-    if not HANDLE_RE.match(handle):
-        raise ValidationError("handle must be lower-case letters, digits, '-', '_' or '.'", field="handle")
+    handle = check_handle(data["handle"])
     status = data.get("status") or "active"
     if status not in PRODUCT_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(PRODUCT_STATUSES)}", field="status")
@@ -213,9 +237,10 @@ def product_matches(product: Product, data: dict) -> bool:
 
 
 def get_product(handle: str) -> Product:
+    """The product with this handle (in any Unicode normal form), with its variants, barcodes and images; NotFound otherwise."""
     product = db.session.scalar(
         select(Product)
-        .where(Product.handle == handle)
+        .where(Product.handle == normalise_handle(handle))
         .options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
     )
     if product is None:

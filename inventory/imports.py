@@ -37,7 +37,7 @@ from core.errors import DomainError, ValidationError
 from core.money import Money
 
 from .barcodes import canonical, equivalents, normalise
-from .catalogue import product_matches, upsert_product, variant_as_input
+from .catalogue import normalise_handle, product_matches, upsert_product, variant_as_input
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 from .stock import change_level, get_location, lock_levels
 
@@ -327,8 +327,8 @@ def _rewindable(file) -> tuple:
 
 
 def _product_key(handle: str) -> str:
-    """The handle rows of one product share, whatever the case of each row's spelling."""
-    return handle.strip().lower()
+    """The handle rows of one product share, whatever the case or Unicode form of each row's spelling."""
+    return normalise_handle(handle.strip().lower())
 
 
 def _header(cells: list[str]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Importing a Shopify product CSV export: what lands in the catalogue, and what the report says."""
 import codecs
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -260,6 +261,25 @@ def test_rows_of_one_handle_need_not_be_adjacent_nor_in_the_same_case():
     assert variants_of("linen-shirt")["LIN-M-INDIGO"].product.handle == "linen-shirt"
 
 
+def test_handles_in_any_script_import_and_rows_in_either_normal_form_are_one_product():
+    nfd = unicodedata.normalize("NFD", "veste-légère")
+    text = HEADER + (
+        f"{nfd},Veste légère,Taille,S,VESTE-S,59.00,,,active\n"
+        "veste-légère,,,M,VESTE-M,59.00,,,\n"
+        "قميص-قطن,قميص قطن,المقاس,M,QAMIS-M,20.00,,,active\n"
+        "áo-sơ-mi,Áo sơ mi,Kích cỡ,M,AO-M,15.00,,,active\n"
+    )
+
+    report = import_text(text)
+
+    assert (report.errors, report.created) == ([], 3)
+    assert sorted(db.session.scalars(select(Product.handle))) == sorted(["veste-légère", "قميص-قطن", "áo-sơ-mi"])
+    assert list(variants_of("veste-légère")) == ["VESTE-S", "VESTE-M"]
+    assert variants_of(nfd) == variants_of("veste-légère")
+    assert get_product("قميص-قطن").variants[0].options == {"المقاس": "M"}
+    assert import_text(text).unchanged == 3
+
+
 def test_windows_1252_export_is_read_and_missing_optional_columns_are_tolerated():
     report = import_file(FIXTURES / "windows_1252_export.csv")
 
@@ -429,7 +449,7 @@ def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypa
     report = import_text(text)
 
     assert problems(report) == [
-        (3, "product 'bad handle!' not imported: handle must be lower-case letters, digits, '-', '_' or '.'"),
+        (3, "product 'bad handle!' not imported: handle must be lower case, start with a letter or digit, and hold no '/', spaces or control characters"),
         (4, "product 'mug' not imported: the mug broke after it was written"),
     ]
     assert sorted(db.session.scalars(select(Product.handle))) == ["cap", "tee"]

@@ -1,4 +1,7 @@
 """Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+import unicodedata
+from urllib.parse import quote
+
 import pytest
 
 PRODUCT = {
@@ -161,3 +164,31 @@ def test_a_upc_and_its_ean13_form_are_one_code(partner):
     assert partner.get("/api/v1/barcodes/0036000291452").json["sku"] == "RTJ-MOSS-M"
     other = {"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}, "barcodes": ["036000291452"]}]}
     assert partner.put("/api/v1/products/plain-cap", json=other).status_code == 409
+
+
+@pytest.mark.parametrize("handle", ["veste-légère", "قميص-قطن", "áo-sơ-mi", "シャツ-01"])
+def test_a_handle_in_any_script_is_found_percent_encoded_or_not_and_in_either_normal_form(partner, handle):
+    nfc, nfd = unicodedata.normalize("NFC", handle), unicodedata.normalize("NFD", handle)
+    body = {"title": "Shirt", "variants": [{"sku": "SHIRT-1", "price": {"amount": 4900, "currency": "EUR"}}]}
+
+    created = partner.put(f"/api/v1/products/{quote(nfd)}", json=body)
+
+    assert created.status_code == 201, created.json
+    assert created.json["handle"] == nfc
+    for path in (nfc, nfd, quote(nfc), quote(nfd)):
+        found = partner.get(f"/api/v1/products/{path}")
+        assert (found.status_code, found.json["handle"]) == (200, nfc), path
+    updated = partner.put(f"/api/v1/products/{quote(nfc)}", json={**body, "handle": nfd, "title": "Shirt II"})
+    assert (updated.status_code, updated.json["title"]) == (200, "Shirt II")
+    assert partner.put(f"/api/v1/products/{nfc}", json={**body, "title": "Shirt II"}).status_code == 200
+    assert [item["handle"] for item in partner.get("/api/v1/products?q=shirt").json["items"]] == [nfc]
+
+
+@pytest.mark.parametrize("path", ["tee%20shirt", "tee%09shirt", "tee%07", "Tee-Shirt", "-tee", "%E2%80%83tee"])
+def test_a_handle_with_whitespace_a_control_character_or_capitals_is_refused(partner, path):
+    body = {"title": "Tee", "variants": [{"sku": "TEE-1", "price": {"amount": 1900, "currency": "EUR"}}]}
+
+    response = partner.put(f"/api/v1/products/{path}", json=body)
+
+    assert response.status_code == 400, response.json
+    assert "handle" in response.json["error"]["details"]
