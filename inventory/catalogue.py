@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
-from core.db import db
+from core.db import db, upsert_insert
 from core.errors import Conflict, NotFound, ValidationError
 from core.money import Money
 from core.outbox import emit
@@ -43,21 +43,35 @@ def _forbidden_in_handle(ch: str) -> bool:
     return ch == "/" or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs")
 
 
+SLUG_LENGTH = 200
+
+
 def slugify(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
+    """The identity of a name in any script, fit for a URL: NFKC-normalised and case-folded (so 'Shirts',
+    'SHIRTS' and full-width 'Ｓｈｉｒｔｓ' are one slug, 'Платья' and 'فساتين' two), each run of
+    characters that are not letters, marks or digits one '-'; at most 200 characters; 'item' when
+    nothing is left."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    slug = "".join(ch if unicodedata.category(ch)[0] in "LMN" else "-" for ch in folded)
+    return re.sub(r"-{2,}", "-", slug).strip("-")[:SLUG_LENGTH].rstrip("-") or "item"
 
 
 def get_or_create_category(name: str | None) -> Category | None:
+    """The category ``name`` belongs to, created (under this name) when none has its slug; None for no name.
+
+    Names with one slug are one category, which keeps the name it was created with.  Safe when
+    concurrent transactions bring the same new category: the insert does nothing when another one
+    got there first (waiting for it to commit on PostgreSQL), then the category is read back.
+    """
     name = (name or "").strip()
     if not name:
         return None
     slug = slugify(name)
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    by_slug = select(Category).where(Category.slug == slug)
+    category = db.session.scalar(by_slug)
     if category is None:
-        category = Category(name=name, slug=slug)
-        db.session.add(category)
-        db.session.flush()
+        db.session.execute(upsert_insert(Category).values(name=name, slug=slug).on_conflict_do_nothing(index_elements=["slug"]))
+        category = db.session.scalar(by_slug)
     return category
 
 

@@ -401,6 +401,7 @@ class _ShopifyImport:
         self.sku_first_use: dict[str, tuple[str, int]] = {}  # SKU -> (handle, line) of its first row
         self.barcode_claims: dict[str, tuple[str, int]] = {}  # 13-digit form -> (SKU, line) that took it
         self.counts: dict[int, tuple[str, int, int]] = {}  # variant id -> (SKU, quantity, line) to record at the location
+        self.spellings_reported: set[str] = set()  # category names reported as filed under another spelling
 
     def run(self) -> None:
         if self.location_code and INVENTORY_COLUMN not in self.columns:
@@ -584,11 +585,22 @@ class _ShopifyImport:
                 else:
                     self.report.changed += 1
             self.report.variants += len(data["variants"])
+            self._note_category_spelling(draft, product)
             if self.location_code:
                 ids = {variant.sku: variant.id for variant in product.variants}
                 for variant in draft.variants:
                     if variant.quantity is not None and not variant.error and variant.sku in ids:
                         self.counts[ids[variant.sku]] = (variant.sku, variant.quantity, variant.line)
+
+    def _note_category_spelling(self, draft: _ProductDraft, product: Product) -> None:
+        """Warn (once per spelling) when a product's category is filed under a name spelled otherwise."""
+        name = draft.fields["category"]
+        if not name or product.category is None or product.category.name == name or name in self.spellings_reported:
+            return
+        self.spellings_reported.add(name)
+        self.report.warn(draft.line, (
+            f"product '{draft.handle}': category {name!r} is filed under {product.category.name!r}: names that differ only in case are one category"
+        ))
 
     def _product_input(self, draft: _ProductDraft, product: Product | None, sku_owners: dict, barcode_owners: dict) -> dict | None:
         """The upsert_product data for a draft, reporting each variant left out; None when none is left."""

@@ -59,3 +59,20 @@ def test_upgrade_takes_the_apostrophe_off_all_digit_skus_an_earlier_import_kept(
         with db.engine.connect() as connection:
             skus = connection.scalars(text("SELECT sku FROM variant ORDER BY position")).all()
     assert skus == ["101", "'102", "102", "TEE-S"]  # '102 stays: 102 is another variant's
+
+
+def test_upgrade_gives_categories_the_slugs_of_their_names_in_every_script_and_merges_those_that_now_share_one():
+    with schema_before(SHOPIFY_IMPORTS):
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO category (id, name, slug) VALUES "
+                "(1, 'Платья', 'item'), (2, 'Straße', 'strae'), (3, 'Strasse', 'strasse'), (4, 'Café', 'cafe'), (5, 'Jackets', 'jackets')"
+            ))
+            _insert_product(connection, 1, "dress", ["DRESS-1"], category_id=1)
+            _insert_product(connection, 2, "street-map", ["MAP-1"], category_id=3)
+        upgrade(revision=SHOPIFY_IMPORTS)
+        with db.engine.connect() as connection:
+            categories = connection.execute(text("SELECT id, name, slug FROM category ORDER BY id")).all()
+            filed = connection.execute(text("SELECT handle, category_id FROM product ORDER BY id")).all()
+    assert [tuple(row) for row in categories] == [(1, "Платья", "платья"), (2, "Straße", "strasse"), (4, "Café", "café"), (5, "Jackets", "jackets")]
+    assert [tuple(row) for row in filed] == [("dress", 1), ("street-map", 2)]

@@ -1,8 +1,14 @@
 """Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import func, select
+
+from core import db
+from inventory import Category
 
 PRODUCT = {
     "title": "Ridgeline Trail Jacket",
@@ -192,3 +198,27 @@ def test_a_handle_with_whitespace_a_control_character_or_capitals_is_refused(par
 
     assert response.status_code == 400, response.json
     assert "handle" in response.json["error"]["details"]
+
+
+def test_eight_concurrent_puts_that_bring_one_new_category_all_succeed_and_make_one_category(app, backend, create_key):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; concurrent inserts of one category are proven on PostgreSQL (TEST_DATABASE_URL)")
+    headers = {"Authorization": f"Bearer {create_key('inventory:write')}"}
+    barrier = threading.Barrier(8)
+
+    def put(i):
+        body = {"title": f"Rain Jacket {i}", "category": "Regenjacken", "variants": [{"sku": f"RAIN-{i}", "price": {"amount": 9900, "currency": "EUR"}}]}
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            try:
+                return client.put(f"/api/v1/products/rain-jacket-{i}", json=body, headers=headers).status_code
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(put, range(8)))
+
+    assert statuses == [201] * 8
+    assert db.session.scalar(select(func.count()).select_from(Category)) == 1
+    assert db.session.scalars(select(Category.name)).all() == ["Regenjacken"]
