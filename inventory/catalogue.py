@@ -94,6 +94,11 @@ def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
     nothing (no ``updated_at`` bump, no ``product.updated`` event).  Variants are matched by SKU; a SKU or a
     barcode that belongs to another product is a Conflict (barcodes may move between this product's variants).  Variants left out of ``data`` are
     removed when they have never had stock; otherwise they are kept (the ledger refers to them).
+
+    A variant's ``sku_generated`` (Shelfside made the SKU up) is set when the data gives it, else kept
+    (false for a new variant).  A variant with a generated SKU takes the first new SKU given for the
+    same options (a SKU no variant has, not itself generated) when the data no longer lists its
+    generated one: it is renamed, not replaced, so its stock, ledger and barcodes stay with it.
     """
     with db.session.no_autoflush:
         return _upsert_product(data)
@@ -162,6 +167,9 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
 
     by_sku = {v.sku: v for v in product.variants}
     by_sku.update({sku: v for sku, v in existing.items()})
+    for sku, variant in generated_sku_successors(product.variants, variants_in, set(by_sku)).items():
+        variant.sku, variant.sku_generated = sku, False
+        by_sku[sku] = variant
     owned = {canonical(barcode.code): (variant, barcode) for variant in by_sku.values() for barcode in variant.barcodes}
     kept = []
     for position, vin in enumerate(variants_in):
@@ -171,8 +179,10 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
             raise ValidationError("compare_at_price must be in the price's currency", field=f"variants.{position}.compare_at_price")
         variant = by_sku.get(vin["sku"])
         if variant is None:
-            variant = Variant(sku=vin["sku"])
+            variant = Variant(sku=vin["sku"], sku_generated=False)
             product.variants.append(variant)
+        if "sku_generated" in vin:
+            variant.sku_generated = bool(vin["sku_generated"])
         options = {str(k).lower(): str(v) for k, v in (vin.get("options") or {}).items() if v not in (None, "")}
         variant.options = options
         variant.title = vin.get("title") or " / ".join(options.values()) or "Default"
@@ -210,11 +220,36 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     return product, created
 
 
+def generated_sku_successors(variants: list[Variant], variants_in: list[dict], known_skus: set[str]) -> dict[str, Variant]:
+    """Which of ``variants`` (one product's) a SKU of ``variants_in`` renames: {new SKU: variant}.
+
+    A variant whose SKU is generated and that ``variants_in`` no longer lists is renamed by the first
+    input with the same options whose SKU is not in ``known_skus`` and not itself generated."""
+    listed = {vin["sku"] for vin in variants_in}
+    renamable: dict[tuple, Variant] = {}
+    for variant in variants:
+        if variant.sku_generated and variant.sku not in listed:
+            renamable.setdefault(options_key(variant.options), variant)
+    successors = {}
+    for vin in variants_in:
+        if renamable and vin["sku"] not in known_skus and not vin.get("sku_generated"):
+            variant = renamable.pop(options_key(vin.get("options")), None)
+            if variant is not None:
+                successors[vin["sku"]] = variant
+    return successors
+
+
+def options_key(options: dict | None) -> tuple:
+    """Options as upsert_product stores them (names lower case, empty values left out), comparable."""
+    return tuple(sorted((str(name).lower(), str(value)) for name, value in (options or {}).items() if value not in (None, "")))
+
+
 def variant_as_input(variant: Variant) -> dict:
     """A stored variant in the shape of upsert data."""
     return {
-        "sku": variant.sku, "title": variant.title, "price": variant.price, "compare_at_price": variant.compare_at_price,
-        "barcodes": [barcode.code for barcode in variant.barcodes], "options": dict(variant.options or {}),
+        "sku": variant.sku, "sku_generated": variant.sku_generated, "title": variant.title, "price": variant.price,
+        "compare_at_price": variant.compare_at_price, "barcodes": [barcode.code for barcode in variant.barcodes],
+        "options": dict(variant.options or {}),
     }
 
 
@@ -247,7 +282,10 @@ def _comparable(data: dict) -> tuple:
 
 def product_matches(product: Product, data: dict) -> bool:
     """True when upserting ``data`` would change nothing about the stored ``product``."""
-    return _stored_form(product) == _comparable(data)
+    if _stored_form(product) != _comparable(data):
+        return False
+    generated = {variant.sku: variant.sku_generated for variant in product.variants}
+    return all(bool(vin["sku_generated"]) == generated.get(vin["sku"]) for vin in data["variants"] if "sku_generated" in vin)
 
 
 def get_product(handle: str) -> Product:

@@ -37,8 +37,9 @@ from core.errors import DomainError, ValidationError
 from core.money import Money
 
 from .barcodes import canonical, equivalents, normalise
-from .catalogue import normalise_handle, product_matches, upsert_product, variant_as_input
+from .catalogue import generated_sku_successors, normalise_handle, options_key, product_matches, upsert_product, variant_as_input
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
+from .skus import generated_sku
 from .stock import change_level, get_location, lock_levels
 
 # each column read, by its classic name (what the code reads, lower-cased) and the names it may have
@@ -64,7 +65,7 @@ COLUMNS = {
     "image alt text": ("Image Alt Text",),
     "gift card": ("Gift Card",),
 }
-REQUIRED_COLUMNS = ("handle", "title", "variant sku", "variant price")
+REQUIRED_COLUMNS = ("handle", "title", "variant price")
 INVENTORY_COLUMN = "variant inventory qty"
 # a row with none of these is not a variant (it only adds an image, say)
 VARIANT_COLUMNS = (
@@ -94,6 +95,14 @@ class ImportProblem:
     skipped: bool = False
 
 
+@dataclass(frozen=True)
+class ImportNote:
+    """Something the import did that the file did not say, by line: a SKU it generated, kept or renamed."""
+
+    line: int
+    message: str
+
+
 @dataclass
 class ImportReport:
     """What an import did: products new, changed and unchanged (found as the file has them: nothing
@@ -105,15 +114,21 @@ class ImportReport:
     changed: int = 0
     unchanged: int = 0
     variants: int = 0
+    generated_skus: int = 0
+    renamed_skus: int = 0
     stock_counts: int = 0
     stock_location: str | None = None
     encoding: str = "UTF-8"
     errors: list[ImportProblem] = field(default_factory=list)
     skipped_lines: set[int] = field(default_factory=set)
+    notes: list[ImportNote] = field(default_factory=list)
     refused: str = ""
 
     def warn(self, line: int, message: str) -> None:
         self.errors.append(ImportProblem(line, message))
+
+    def note(self, line: int, message: str) -> None:
+        self.notes.append(ImportNote(line, message))
 
     def skip(self, line: int, message: str, rows: list[int] | None = None) -> None:
         """Report ``message`` on ``line``; the rows on ``rows`` (default: that line) were not imported."""
@@ -134,6 +149,13 @@ class ImportReport:
         if self.refused:
             return f"nothing imported: {self.refused}"
         text = f"{_plural(self.products, 'product')}: {self.created} new, {self.changed} changed, {self.unchanged} unchanged; {_plural(self.variants, 'variant')}"
+        skus = []
+        if self.generated_skus:
+            skus.append(f"{self.generated_skus} with a generated SKU")
+        if self.renamed_skus:
+            skus.append(f"{self.renamed_skus} generated SKU{'' if self.renamed_skus == 1 else 's'} replaced by Shopify's")
+        if skus:
+            text += f" ({', '.join(skus)})"
         if self.encoding != "UTF-8":
             text += f"; read as {self.encoding} text"
         if self.stock_location:
@@ -187,6 +209,7 @@ def import_shopify_csv(
     if export.check():
         _ShopifyImport(report, code, export, location.code if location else None, progress).run()
     report.errors.sort(key=lambda problem: problem.line)
+    report.notes.sort(key=lambda note: note.line)
     return report
 
 
@@ -215,6 +238,7 @@ class _ShopifyFile:
         self.last_row: dict[str, int] = {}  # product key -> number of its last row (rows with content, from 0)
         self.rows = 0  # rows with content
         self.rows_read = 0  # by ``products`` so far
+        self.skus: set[str] = set()  # the SKUs the file gives (generated ones must not take them)
 
     def check(self) -> bool:
         """Read the file through once; False (and the report says why) when it cannot be imported."""
@@ -255,12 +279,14 @@ class _ShopifyFile:
             self.rows_read = number + 1
 
     def _index(self) -> bool:
-        self.last_row, self.rows = {}, 0
+        self.last_row, self.rows, self.skus = {}, 0, set()
         for number, (_, cells) in enumerate(self._rows(checking=True)):
-            index = self.header["handle"]
+            index, sku_index = self.header["handle"], self.header.get("variant sku", len(cells))
             key = _product_key(cells[index]) if index < len(cells) else ""
             if key:
                 self.last_row[key] = number
+            if sku_index < len(cells) and cells[sku_index].strip():
+                self.skus.add(_without_text_marker(cells[sku_index].strip()))
             self.rows = number + 1
         return not self.report.refused
 
@@ -368,8 +394,10 @@ def _delimiter(first_line: str) -> str:
 @dataclass
 class _VariantDraft:
     line: int
-    sku: str
+    sku: str  # the file's, or (when it has none) the one the variant has or a generated one
     options: dict[str, str]
+    sku_given: bool = True  # the file gives the SKU
+    sku_generated: bool = False
     price: Money | None = None
     compare_at_price: Money | None = None
     barcodes: list[str] = field(default_factory=list)
@@ -402,6 +430,7 @@ class _ShopifyImport:
         self.barcode_claims: dict[str, tuple[str, int]] = {}  # 13-digit form -> (SKU, line) that took it
         self.counts: dict[int, tuple[str, int, int]] = {}  # variant id -> (SKU, quantity, line) to record at the location
         self.spellings_reported: set[str] = set()  # category names reported as filed under another spelling
+        self.skus_generated: set[str] = set()  # generated by this import so far
 
     def run(self) -> None:
         if self.location_code and INVENTORY_COLUMN not in self.columns:
@@ -494,50 +523,49 @@ class _ShopifyImport:
             name = (row[f"option{i} name"] or default_name or f"option{i}").lower()
             if value and not (name == "title" and value == "Default Title"):
                 options[name] = value
-        variant = _VariantDraft(line=row.line, sku=_without_text_marker(row["variant sku"]), options=options)
-        sku = variant.sku
-        if not sku:
-            variant.error = f"no Variant SKU for '{handle}' ({' / '.join(options.values()) or 'Default Title'}): Shelfside needs one"
-            return variant
-        too_long = _too_long(("Variant SKU", sku, Variant.sku))
+        column = self.export.column
+        sku = _without_text_marker(row["variant sku"])
+        label = f"SKU {sku}" if sku else f"'{handle}' ({_option_text(options)})"
+        variant = _VariantDraft(line=row.line, sku=sku, options=options, sku_given=bool(sku))
+        too_long = _too_long((column("variant sku"), sku, Variant.sku))
         if too_long:
             variant.error = too_long
             return variant
         if not row["variant price"]:
-            variant.error = f"SKU {sku}: no Variant Price"
+            variant.error = f"{label}: no {column('variant price')}"
             return variant
         try:
-            variant.price = _parse_price(row["variant price"], self.currency, "Variant Price")
+            variant.price = _parse_price(row["variant price"], self.currency, column("variant price"))
         except ValueError as exc:
-            variant.error = f"SKU {sku}: {exc}"
+            variant.error = f"{label}: {exc}"
             return variant
         compare = row["variant compare at price"]
         if compare:
             try:
-                variant.compare_at_price = _parse_price(compare, self.currency, "Variant Compare At Price")
+                variant.compare_at_price = _parse_price(compare, self.currency, column("variant compare at price"))
             except ValueError as exc:
-                variant.warnings.append(f"SKU {sku}: {exc}; imported without a compare-at price")
+                variant.warnings.append(f"{label}: {exc}; imported without a compare-at price")
             if variant.compare_at_price is not None and variant.compare_at_price.amount == 0:
                 variant.compare_at_price = None
         if row["variant barcode"]:
             code, problem = _parse_barcode(row["variant barcode"])
             variant.barcodes = [code] if code else []
-            variant.barcode_problem = f"SKU {sku}: {problem}" if problem else ""
+            variant.barcode_problem = f"{label}: {problem}" if problem else ""
         if self.location_code:
-            variant.quantity = self._quantity(sku, row, variant.warnings)
+            variant.quantity = self._quantity(label, row, variant.warnings)
         return variant
 
-    def _quantity(self, sku: str, row: _Row, warnings: list[str]) -> int | None:
+    def _quantity(self, label: str, row: _Row, warnings: list[str]) -> int | None:
         """The count to record, or None: no quantity, or Shopify does not track this variant's inventory."""
-        text = row["variant inventory qty"]
+        text, column = row["variant inventory qty"], self.export.column("variant inventory qty")
         if not text or ("variant inventory tracker" in self.columns and not row["variant inventory tracker"]):
             return None
         if not _WHOLE_NUMBER.fullmatch(text):
-            warnings.append(f"SKU {sku}: Variant Inventory Qty {text!r} is not a whole number; stock not counted")
+            warnings.append(f"{label}: {column} {text!r} is not a whole number; stock not counted")
             return None
         quantity = int(text.split(".")[0])
         if quantity < 0:
-            warnings.append(f"SKU {sku}: Variant Inventory Qty {quantity} is negative (oversold online?); counted as 0")
+            warnings.append(f"{label}: {column} {quantity} is negative (oversold online?); counted as 0")
             return 0
         return quantity
 
@@ -546,12 +574,6 @@ class _ShopifyImport:
     def _save(self, drafts: list[_ProductDraft]) -> None:
         """Check a batch of drafts against the file so far and the database, then write each product
         in its own SAVEPOINT; notes the stock counts the written variants bring."""
-        skus = [v.sku for d in drafts for v in d.variants if v.sku]
-        sku_owners = dict(_in_batches(skus, lambda chunk: select(Variant.sku, Product.handle).join(Product).where(Variant.sku.in_(chunk))))
-        codes = [form for d in drafts for v in d.variants for code in v.barcodes for form in equivalents(code)]
-        barcode_owners = dict(
-            _in_batches(codes, lambda chunk: select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(chunk)))
-        )
         existing = {
             product.handle: product
             for product in _in_batches(
@@ -562,6 +584,13 @@ class _ShopifyImport:
                 scalars=True,
             )
         }
+        self._give_skus(drafts, existing)
+        skus = [v.sku for d in drafts for v in d.variants if v.sku]
+        sku_owners = dict(_in_batches(skus, lambda chunk: select(Variant.sku, Product.handle).join(Product).where(Variant.sku.in_(chunk))))
+        codes = [form for d in drafts for v in d.variants for code in v.barcodes for form in equivalents(code)]
+        barcode_owners = dict(
+            _in_batches(codes, lambda chunk: select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(chunk)))
+        )
         for draft in drafts:
             if draft.error:
                 self.report.skip(draft.line, draft.error, draft.lines)
@@ -602,9 +631,52 @@ class _ShopifyImport:
             f"product '{draft.handle}': category {name!r} is filed under {product.category.name!r}: names that differ only in case are one category"
         ))
 
+    def _give_skus(self, drafts: list[_ProductDraft], existing: dict[str, Product]) -> None:
+        """Give each variant the file has no SKU for the SKU it has (the stored variant of its product
+        with the same options), else a generated one (``skus.generated_sku``) that no variant has, the
+        file gives to no variant and this import has not given yet: the same one on every import."""
+        wanting = []
+        for draft in drafts:
+            if draft.error:
+                continue
+            product = existing.get(draft.handle)
+            listed = {variant.sku for variant in draft.variants if variant.sku}
+            stored = {}
+            for variant in product.variants if product else ():
+                if variant.sku not in listed:
+                    stored.setdefault(options_key(variant.options), variant)
+            for variant in draft.variants:
+                if variant.sku_given:
+                    continue
+                match = stored.pop(options_key(variant.options), None)
+                if match is not None:
+                    variant.sku, variant.sku_generated = match.sku, match.sku_generated
+                elif not variant.error:
+                    wanting.append((draft.handle, variant))
+        if not wanting:
+            return
+        first_tries = [generated_sku(handle, list(variant.options.values()), attempt) for handle, variant in wanting for attempt in (0, 1)]
+        in_catalogue = set(_in_batches(first_tries, lambda chunk: select(Variant.sku).where(Variant.sku.in_(chunk)), scalars=True))
+        for handle, variant in wanting:
+            for attempt in itertools.count():
+                sku = generated_sku(handle, list(variant.options.values()), attempt)
+                if attempt > 1 and sku not in in_catalogue and db.session.scalar(select(Variant.id).where(Variant.sku == sku)):
+                    in_catalogue.add(sku)
+                if sku not in in_catalogue and sku not in self.export.skus and sku not in self.skus_generated:
+                    break
+            variant.sku, variant.sku_generated = sku, True
+            self.skus_generated.add(sku)
+
     def _product_input(self, draft: _ProductDraft, product: Product | None, sku_owners: dict, barcode_owners: dict) -> dict | None:
         """The upsert_product data for a draft, reporting each variant left out; None when none is left."""
         current = {variant.sku: variant_as_input(variant) for variant in product.variants} if product else {}
+        renamed = {
+            sku: variant.sku for sku, variant in generated_sku_successors(
+                product.variants if product else [],
+                [{"sku": v.sku, "options": v.options} for v in draft.variants if v.sku_given and not self._sku_clash(draft.handle, v, sku_owners)],
+                set(current) | set(sku_owners),
+            ).items()
+        }
         variants = []
         for variant in draft.variants:
             clash = self._sku_clash(draft.handle, variant, sku_owners)
@@ -614,27 +686,42 @@ class _ShopifyImport:
                 continue
             if variant.sku:
                 self.sku_first_use[variant.sku] = (draft.handle, variant.line)
+            stored = current.get(renamed.get(variant.sku, variant.sku))
             if variant.error:
-                if variant.sku in current:
-                    variants.append(current[variant.sku])
-                    self.report.skip(variant.line, f"{variant.error}; SKU {variant.sku} left as it was")
+                if stored is not None:
+                    variants.append(stored)
+                    self.report.skip(variant.line, f"{variant.error}; SKU {stored['sku']} left as it was")
                 else:
                     self.report.skip(variant.line, f"{variant.error}; variant skipped")
                 continue
             for warning in variant.warnings:
                 self.report.warn(variant.line, warning)
-            barcodes = self._barcodes(variant, current.get(variant.sku), barcode_owners)
+            self._note_sku(draft.handle, variant, renamed.get(variant.sku))
+            barcodes = self._barcodes(variant, stored, barcode_owners, renamed.get(variant.sku))
             variants.append({
-                "sku": variant.sku, "price": variant.price, "compare_at_price": variant.compare_at_price,
-                "barcodes": barcodes, "options": variant.options,
+                "sku": variant.sku, "sku_generated": variant.sku_generated, "price": variant.price,
+                "compare_at_price": variant.compare_at_price, "barcodes": barcodes, "options": variant.options,
             })
         if not variants:
             self.report.skip(draft.line, f"product '{draft.handle}' has no variant that can be imported; skipped", draft.lines)
             return None
         return {**draft.fields, "images": draft.images, "variants": variants}
 
+    def _note_sku(self, handle: str, variant: _VariantDraft, renamed_from: str | None) -> None:
+        """Report a SKU the file did not give (generated, or the one the variant has) or a generated one replaced."""
+        if renamed_from:
+            self.report.renamed_skus += 1
+            self.report.note(variant.line, (
+                f"SKU {variant.sku} replaces the generated SKU {renamed_from} of '{handle}' ({_option_text(variant.options)});"
+                " its stock and history stay with it"
+            ))
+        elif not variant.sku_given:
+            self.report.generated_skus += variant.sku_generated
+            kind = "generated SKU" if variant.sku_generated else "its SKU"
+            self.report.note(variant.line, f"no {self.export.column('variant sku')} for '{handle}' ({_option_text(variant.options)}): {kind} {variant.sku}")
+
     def _sku_clash(self, handle: str, variant: _VariantDraft, sku_owners: dict) -> str:
-        if not variant.sku:
+        if not variant.sku_given:
             return ""
         if variant.sku in self.sku_first_use:
             other, line = self.sku_first_use[variant.sku]
@@ -646,7 +733,7 @@ class _ShopifyImport:
             return f"SKU {variant.sku} belongs to product '{owner}'"
         return ""
 
-    def _barcodes(self, variant: _VariantDraft, current: dict | None, barcode_owners: dict) -> list[str]:
+    def _barcodes(self, variant: _VariantDraft, current: dict | None, barcode_owners: dict, renamed_from: str | None = None) -> list[str]:
         """The variant's barcodes: the file's when usable, else the ones it has (reported either way)."""
         problem = variant.barcode_problem
         for code in variant.barcodes:
@@ -654,7 +741,7 @@ class _ShopifyImport:
             owner = next((barcode_owners[form] for form in equivalents(code) if form in barcode_owners), None)
             if claim and claim[0] != variant.sku:
                 problem = f"SKU {variant.sku}: barcode {code} is also given to SKU {claim[0]} on line {claim[1]}"
-            elif owner and owner != variant.sku:
+            elif owner and owner not in (variant.sku, renamed_from):
                 problem = f"SKU {variant.sku}: barcode {code} belongs to SKU {owner}"
         if not problem:
             codes = variant.barcodes
@@ -737,6 +824,10 @@ def _parse_barcode(text: str) -> tuple[str | None, str]:
     except ValidationError as exc:
         return None, f"barcode {exc.message}"
     return code, ""
+
+
+def _option_text(options: dict[str, str]) -> str:
+    return " / ".join(options.values()) or "Default Title"
 
 
 def _without_text_marker(text: str) -> str:

@@ -162,14 +162,14 @@ def create_kiosk(store, name):
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the CSV's prices.")
 @click.option("--store", default=None, help="Location code to record the file's inventory quantities at (as counts).")
 def import_products(path, currency, store):
-    """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
+    """Import a Shopify product CSV export (classic or 2024+ columns); re-importing updates instead of duplicating."""
     from inventory.imports import import_shopify_csv
 
     with unit_of_work(), open(path, "rb") as handle, _ImportProgress() as progress:
         report = import_shopify_csv(handle, currency=currency, stock_location=store, progress=progress)
     click.echo(report.summary())
-    for problem in report.errors:
-        click.echo(f"  line {problem.line}: {problem.message}", err=True)
+    for entry in sorted([*report.errors, *report.notes], key=lambda entry: entry.line):
+        click.echo(f"  line {entry.line}: {entry.message}", err=True)
     if report.errors and not report.products:
         sys.exit(1)
 

@@ -1,8 +1,11 @@
-"""Shopify imports whole: SKUs without the apostrophe Shopify writes before all-digit values, category slugs in every script
+"""Shopify imports whole: variant.sku_generated, SKUs without Shopify's apostrophe, category slugs in every script
 
 Revision ID: 62a1388be7a7
 Revises: 5619c377903a
 Create Date: 2026-11-24 09:00:00.000000
+
+Schema: ``variant.sku_generated`` (false for every variant there is): true when Shelfside made the
+SKU up because the import brought none.
 
 Data:
 - An import before this revision kept the leading apostrophe of an all-digit SKU ('101), so the
@@ -14,7 +17,7 @@ Data:
   names now share a slug ("Straße" and "Strasse") become the oldest one, with all their products.
   Products filed under the old "item" category stay in it (it keeps the first name it was given)
   until they are imported or PUT again.
-The downgrade leaves the data as it is.
+The downgrade drops ``variant.sku_generated`` and leaves the data as it is.
 """
 import re
 import unicodedata
@@ -41,6 +44,8 @@ def slugify(text):
 
 
 def upgrade():
+    with op.batch_alter_table('variant', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sku_generated', sa.Boolean(), server_default=sa.false(), nullable=False))
     connection = op.get_bind()
     _unquote_skus(connection)
     _reslug_categories(connection)
@@ -73,4 +78,5 @@ def _reslug_categories(connection):
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('variant', schema=None) as batch_op:
+        batch_op.drop_column('sku_generated')

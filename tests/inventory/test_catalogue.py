@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from core import db
 from inventory import Category, get_or_create_category, slugify
+from inventory.skus import generated_sku
 
 
 @pytest.mark.parametrize(
@@ -44,3 +45,27 @@ def test_a_category_is_found_by_any_spelling_of_its_name_and_keeps_the_first():
     assert get_or_create_category(" shirts ").name == "Shirts"
     assert get_or_create_category("Платья") is not first
     assert db.session.scalar(select(func.count()).select_from(Category)) == 2
+
+
+@pytest.mark.parametrize(
+    "handle, values, sku",
+    [
+        ("linen-shirt", ["L", "Sand"], "LINEN-SHIRT-L-SAND"),
+        ("merino-beanie", [], "MERINO-BEANIE"),
+        ("áo-sơ-mi", ["M"], "AO-SO-MI-M"),
+        ("veste-légère", ["Straße"], "VESTE-LEGERE-STRASSE"),
+        ("t-shirt", ["50% Baumwolle / 50% Leinen"], "T-SHIRT-50-BAUMWOLLE-50-LEINEN"),
+    ],
+)
+def test_a_generated_sku_is_the_handle_and_option_values_in_upper_case_ascii(handle, values, sku):
+    assert generated_sku(handle, values) == sku
+
+
+def test_a_generated_sku_takes_a_hash_suffix_when_letters_are_lost_it_is_too_long_or_taken():
+    arabic = generated_sku("قميص-قطن", ["M"])
+    assert len(arabic) == 8 and arabic.startswith("M-") and arabic == generated_sku("قميص-قطن", ["M"])
+    assert arabic != generated_sku("فستان", ["M"])
+    long = generated_sku("x" * 255, ["M"])
+    assert len(long) == 100 and long[-7] == "-"
+    assert generated_sku("tee", ["M"], attempt=1).startswith("TEE-M-") and generated_sku("tee", ["M"], 1) != generated_sku("tee", ["M"], 2)
+    assert generated_sku(unicodedata.normalize("NFD", "café"), [], 1) == generated_sku("café", [], 1)

@@ -1,6 +1,7 @@
 """Importing a Shopify product CSV export: what lands in the catalogue, and what the report says."""
 import codecs
 import io
+import re
 import unicodedata
 from pathlib import Path
 
@@ -27,6 +28,7 @@ CLEAN = FIXTURES / "clean_export.csv"
 MESSY = FIXTURES / "messy_export.csv"
 EXPORT_2024 = FIXTURES / "export_2024.csv"
 MULTI_LOCATION = FIXTURES / "multi_location_export.csv"
+NO_SKU = FIXTURES / "no_sku_export.csv"  # the clean export as a store without SKUs exports it
 CDN = "https://cdn.shopify.com/s/files/1/0612/3456/7890/products/"
 HEADER = "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Barcode,Variant Inventory Qty,Status\n"
 
@@ -194,7 +196,7 @@ def test_an_unreadable_barcode_on_reimport_keeps_the_barcode_the_variant_has():
 def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
     report = import_file(MESSY)
 
-    assert (report.created, report.changed, report.unchanged, report.variants) == (3, 0, 0, 5)
+    assert (report.created, report.changed, report.unchanged, report.variants, report.generated_skus) == (3, 0, 0, 6, 1)
     assert sorted(p.handle for p in db.session.scalars(select(Product))) == ["field-cap", "linen-shirt", "wool-socks"]
     shirt = get_product("linen-shirt")
     assert shirt.description == (
@@ -205,8 +207,10 @@ def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
     assert [(v.sku, v.options, v.price_amount, v.compare_at_amount) for v in shirt.variants] == [
         ("LIN-S-SAND", {"size": "S", "colour": "Sand"}, 7900, None),
         ("LIN-M-SAND", {"size": "M", "colour": "Sand"}, 7900, None),
+        ("LINEN-SHIRT-L-SAND", {"size": "L", "colour": "Sand"}, 7900, None),
         ("LIN-M-INDIGO", {"size": "M", "colour": "Indigo"}, 8400, 9900),
     ]
+    assert [v.sku_generated for v in shirt.variants] == [False, False, True, False]
     assert [image.alt for image in shirt.images] == ["Linen Shirt, sand", "Indigo, close-up of the weave, collar"]
 
 
@@ -214,13 +218,13 @@ def test_messy_export_reports_each_problem_on_the_line_its_row_starts():
     report = import_file(MESSY)
 
     assert problems(report) == [
-        (9, "no Variant SKU for 'linen-shirt' (L / Sand): Shelfside needs one; variant skipped"),
         (11, "SKU LIN-M-INDIGO: barcode '5901234123496' has a wrong check digit (expected 5); imported without a barcode"),
         (12, "SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped"),
         (13, "SKU CAP-FIELD: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; imported without a barcode"),
         (14, "product 'gift-card' is a gift card; gift cards are not imported"),
     ]
-    assert report.summary() == "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 rows skipped, 2 warnings"
+    assert [(note.line, note.message) for note in report.notes] == [(9, "no Variant SKU for 'linen-shirt' (L / Sand): generated SKU LINEN-SHIRT-L-SAND")]
+    assert report.summary() == "3 products: 3 new, 0 changed, 0 unchanged; 6 variants (1 with a generated SKU); 3 rows skipped, 2 warnings"
 
 
 def test_barcodes_lose_apostrophes_and_spaces_and_twelve_digit_upcs_are_kept():
@@ -333,16 +337,130 @@ def test_a_multi_line_record_is_reported_on_the_line_it_starts():
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0
 
 
-def test_a_row_without_sku_is_skipped_and_a_product_left_without_variants_is_skipped():
-    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,,20.00,,,\nmug,Mug,Title,Default Title,,9.00,,,active\n")
+def notes(report):
+    return [(note.line, note.message) for note in report.notes]
 
-    assert problems(report) == [
-        (3, "no Variant SKU for 'tee' (M): Shelfside needs one; variant skipped"),
-        (4, "no Variant SKU for 'mug' (Default Title): Shelfside needs one; variant skipped"),
-        (4, "product 'mug' has no variant that can be imported; skipped"),
+
+def test_a_variant_without_a_sku_gets_a_readable_generated_one_the_same_on_every_import():
+    text = HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,,20.00,,,\nmug,Mug,Title,Default Title,,9.00,,,active\n"
+
+    report = import_text(text)
+    ids = {variant.sku: variant.id for variant in db.session.scalars(select(Variant))}
+    again = import_text(text)
+
+    assert (report.errors, report.created, report.variants, report.generated_skus) == ([], 2, 3, 2)
+    assert notes(report) == [
+        (3, "no Variant SKU for 'tee' (M): generated SKU TEE-M"),
+        (4, "no Variant SKU for 'mug' (Default Title): generated SKU MUG"),
     ]
-    assert list(variants_of("tee")) == ["TEE-S"]
-    assert db.session.scalar(select(func.count()).select_from(Product)) == 1
+    assert report.summary() == "2 products: 2 new, 0 changed, 0 unchanged; 3 variants (2 with a generated SKU)"
+    assert [(v.sku, v.sku_generated) for v in get_product("tee").variants] == [("TEE-S", False), ("TEE-M", True)]
+    assert [(v.sku, v.sku_generated, v.options) for v in get_product("mug").variants] == [("MUG", True, {})]
+    assert (again.unchanged, again.errors, notes(again)) == (2, [], notes(report))
+    assert {variant.sku: variant.id for variant in db.session.scalars(select(Variant))} == ids
+
+
+def test_a_generated_sku_is_unique_fits_its_column_and_never_takes_a_sku_the_file_or_the_catalogue_gives(create_product):
+    create_product(handle="other", skus=("BAG-RED",))
+    long_handle = "a-" + "very-long-handle-" * 14
+    text = HEADER + (
+        "cap,Cap,Colour,Red,,9.00,,,active\n"  # CAP-RED is given to another product further down
+        "bag,Bag,Colour,Red,,9.00,,,active\n"  # BAG-RED is another product's already
+        "veste-légère,Veste,Taille,M,,59.00,,,active\n"
+        "veste-legere,Veste,Taille,M,,59.00,,,active\n"  # folds to the same letters
+        "قميص-قطن,قميص,المقاس,M,,20.00,,,active\n"  # nothing of the handle survives ASCII folding
+        f"{long_handle},Long,Size,M,,9.00,,,active\n"
+        "hat,Hat,Colour,Red,CAP-RED,9.00,,,active\n"
+    )
+
+    report = import_text(text)
+    again = import_text(text)
+
+    skus = {handle: get_product(handle).variants[0].sku for handle in ("cap", "bag", "veste-légère", "veste-legere", "قميص-قطن", long_handle, "hat")}
+    assert report.errors == [] and report.generated_skus == 6
+    assert re.fullmatch(r"CAP-RED-[0-9A-F]{6}", skus["cap"]) and skus["hat"] == "CAP-RED"
+    assert re.fullmatch(r"BAG-RED-[0-9A-F]{6}", skus["bag"])
+    assert skus["veste-légère"] == "VESTE-LEGERE-M" and re.fullmatch(r"VESTE-LEGERE-M-[0-9A-F]{6}", skus["veste-legere"])
+    assert re.fullmatch(r"M-[0-9A-F]{6}", skus["قميص-قطن"])
+    assert len(skus[long_handle]) <= 100 and re.fullmatch(r"A-VERY-LONG-HANDLE-.*-[0-9A-F]{6}", skus[long_handle])
+    assert (again.unchanged, again.errors) == (7, [])
+    assert {handle: get_product(handle).variants[0].sku for handle in skus} == skus
+
+
+def test_a_real_sku_for_a_variant_with_a_generated_one_renames_it_and_keeps_its_stock_and_history(create_location):
+    create_location("S1")
+    import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,4,active\ntee,,,M,,20.00,4006381333931,5,\n", stock_location="S1")
+    (generated,) = [variant for variant in get_product("tee").variants if variant.sku_generated]
+    variant_id, history = generated.id, [(m.kind, m.quantity) for m in inventory.movements("S1", "TEE-M")]
+    inventory.record_movement("S1", "TEE-M", "adjust", -1, reason="damaged")
+    db.session.commit()
+
+    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,4,active\ntee,,,M,'40512,20.00,4006381333931,4,\n", stock_location="S1")
+
+    assert (report.errors, report.changed, report.renamed_skus, report.stock_counts) == ([], 1, 1, 0)
+    assert notes(report) == [(3, "SKU 40512 replaces the generated SKU TEE-M of 'tee' (M); its stock and history stay with it")]
+    assert report.summary() == "1 product: 0 new, 1 changed, 0 unchanged; 2 variants (1 generated SKU replaced by Shopify's); 0 stock counts recorded at S1"
+    renamed = variants_of("tee")["40512"]
+    assert (renamed.id, renamed.sku_generated, [b.code for b in renamed.barcodes]) == (variant_id, False, ["4006381333931"])
+    assert inventory.find_variant_by_sku("TEE-M") is None and on_hand("40512") == 4
+    assert [(m.kind, m.quantity) for m in inventory.movements("S1", "40512")] == [("adjustment", -1), *history]
+    assert inventory.ledger_mismatches() == []
+    assert import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,4,active\ntee,,,M,'40512,20.00,4006381333931,4,\n").unchanged == 1
+
+
+def test_an_export_without_skus_imports_whole_and_the_export_that_brings_them_renames_every_variant_keeping_its_stock(create_location):
+    create_location("S1")
+
+    first = import_file(NO_SKU, stock_location="S1")
+    by_options = {(v.product.handle, tuple(v.options.values())): (v.id, v.sku) for v in db.session.scalars(select(Variant))}
+    again = import_file(NO_SKU, stock_location="S1")
+    later = import_file(CLEAN, stock_location="S1")
+
+    assert (first.errors, first.created, first.variants, first.generated_skus, first.stock_counts) == ([], 4, 8, 8, 6)
+    assert sorted(sku for _, sku in by_options.values()) == [
+        "CANVAS-TOTE-BLACK", "CANVAS-TOTE-NATURAL", "MERINO-BEANIE", "RAIN-PONCHO-ONE-SIZE",
+        "TRAIL-JACKET-L-INK", "TRAIL-JACKET-L-MOSS", "TRAIL-JACKET-M-INK", "TRAIL-JACKET-M-MOSS",
+    ]
+    assert (again.unchanged, again.stock_counts, again.errors) == (4, 0, [])
+    assert (later.errors, later.changed, later.renamed_skus, later.generated_skus, later.stock_counts) == ([], 4, 8, 0, 0)
+    assert {(v.product.handle, tuple(v.options.values())): v.id for v in db.session.scalars(select(Variant))} == {
+        key: variant_id for key, (variant_id, _) in by_options.items()
+    }
+    assert {sku: on_hand(sku) for sku in ("JKT-TRAIL-M-MOSS", "JKT-TRAIL-L-MOSS", "BEANIE-MERINO", "TOTE-NATURAL")} == {
+        "JKT-TRAIL-M-MOSS": 5, "JKT-TRAIL-L-MOSS": 3, "BEANIE-MERINO": 12, "TOTE-NATURAL": 7,
+    }
+    assert not any(v.sku_generated for v in db.session.scalars(select(Variant)))
+    assert inventory.ledger_mismatches() == []
+    assert import_file(CLEAN, stock_location="S1").unchanged == 4
+
+
+def test_a_real_sku_is_not_renamed_by_a_new_one(create_location, set_stock):
+    create_location("S1")
+    import_text(HEADER + "tee,Tee,Size,M,TEE-M,20.00,,,active\n")
+    set_stock("S1", "TEE-M", 3)
+
+    report = import_text(HEADER + "tee,Tee,Size,M,TEE-MEDIUM,20.00,,,active\n")
+
+    assert (report.renamed_skus, notes(report)) == (0, [])
+    assert sorted((v.sku, v.options["size"]) for v in get_product("tee").variants) == [("TEE-M", "M"), ("TEE-MEDIUM", "M")]  # TEE-M has stock: kept
+    assert on_hand("TEE-M") == 3 and on_hand("TEE-MEDIUM") == 0
+
+
+def test_a_variant_the_file_gives_no_sku_keeps_the_sku_it_has():
+    import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,TEE-M,20.00,,,\n")
+
+    report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,,,active\ntee,,,M,,20.00,,,\n")
+
+    assert (report.unchanged, report.generated_skus, report.errors) == (1, 0, [])
+    assert notes(report) == [(3, "no Variant SKU for 'tee' (M): its SKU TEE-M")]
+    assert [(v.sku, v.sku_generated) for v in get_product("tee").variants] == [("TEE-S", False), ("TEE-M", False)]
+
+
+def test_a_file_without_a_sku_column_imports_with_generated_skus():
+    report = import_text("Handle,Title,Option1 Name,Option1 Value,Variant Price\ntee,Tee,Size,S,20.00\ntee,,,M,20.00\n")
+
+    assert (report.errors, report.generated_skus) == ([], 2)
+    assert list(variants_of("tee")) == ["TEE-S", "TEE-M"]
 
 
 def test_prices_in_other_forms_become_integer_minor_units_of_the_given_currency():
@@ -601,8 +719,8 @@ def test_rows_of_one_product_far_apart_make_one_product_whatever_the_batch(monke
 
     report = import_file(MESSY)
 
-    assert (report.created, report.variants, len(report.errors)) == (3, 5, 5)
-    assert [v.sku for v in get_product("linen-shirt").variants] == ["LIN-S-SAND", "LIN-M-SAND", "LIN-M-INDIGO"]
+    assert (report.created, report.variants, len(report.errors)) == (3, 6, 4)
+    assert [v.sku for v in get_product("linen-shirt").variants] == ["LIN-S-SAND", "LIN-M-SAND", "LINEN-SHIRT-L-SAND", "LIN-M-INDIGO"]
     assert [image.alt for image in get_product("linen-shirt").images] == ["Linen Shirt, sand", "Indigo, close-up of the weave, collar"]
 
 
@@ -619,7 +737,7 @@ def test_a_stream_that_cannot_seek_is_imported_all_the_same():
 
     report = import_shopify_csv(io.BufferedReader(Pipe(MESSY.read_bytes())))
 
-    assert (report.created, report.variants) == (3, 5)
+    assert (report.created, report.variants) == (3, 6)
 
 
 # --- the CLI ---------------------------------------------------------------------------------
@@ -630,9 +748,10 @@ def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, c
     result = app.test_cli_runner().invoke(args=["import-products", str(MESSY), "--store", "S1"])
 
     assert result.exit_code == 0, result.output
-    assert "3 products: 3 new, 0 changed, 0 unchanged; 5 variants; 4 stock counts recorded at S1; 4 rows skipped, 3 warnings" in result.stdout
+    assert "3 products: 3 new, 0 changed, 0 unchanged; 6 variants (1 with a generated SKU); 5 stock counts recorded at S1; 3 rows skipped, 3 warnings" in result.stdout
     assert "importing 10 rows" in result.stderr  # the progress bar's label (the bar itself on a terminal only)
-    assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.output
+    assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.stderr
+    assert "line 9: no Variant SKU for 'linen-shirt' (L / Sand): generated SKU LINEN-SHIRT-L-SAND" in result.stderr
     db.session.expire_all()
     assert (on_hand("LIN-S-SAND"), on_hand("CAP-FIELD"), on_hand("SOCK-WOOL")) == (4, 5, 0)
     assert get_product("linen-shirt").variants[0].price_amount == 7900

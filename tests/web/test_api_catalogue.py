@@ -1,4 +1,5 @@
 """Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+import io
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -7,6 +8,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
+import inventory
 from core import db
 from inventory import Category
 
@@ -222,3 +224,21 @@ def test_eight_concurrent_puts_that_bring_one_new_category_all_succeed_and_make_
     assert statuses == [201] * 8
     assert db.session.scalar(select(func.count()).select_from(Category)) == 1
     assert db.session.scalars(select(Category.name)).all() == ["Regenjacken"]
+
+
+def test_a_put_that_brings_the_real_sku_of_a_variant_with_a_generated_one_renames_it(partner):
+    inventory.import_shopify_csv(io.BytesIO(b"Handle,Title,Option1 Name,Option1 Value,Variant Price\ntee,Tee,Size,M,20.00\ntee,,,L,20.00\n"))
+    db.session.commit()
+    ids = {variant.sku: variant.id for variant in inventory.get_product("tee").variants}
+    echoed = partner.get("/api/v1/products/tee").json
+    assert [v["sku"] for v in echoed["variants"]] == ["TEE-M", "TEE-L"]
+    body = {"title": echoed["title"], "variants": [{key: v[key] for key in ("sku", "price", "barcodes", "options")} for v in echoed["variants"]]}
+
+    assert partner.put("/api/v1/products/tee", json=body).status_code == 200  # sent back as it was: still generated
+    body["variants"][0]["sku"] = "4711"
+    response = partner.put("/api/v1/products/tee", json=body)
+
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    variants = inventory.get_product("tee").variants
+    assert [(v.sku, v.id, v.sku_generated) for v in variants] == [("4711", ids["TEE-M"], False), ("TEE-L", ids["TEE-L"], True)]
