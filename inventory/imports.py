@@ -106,9 +106,11 @@ class ImportNote:
 @dataclass
 class ImportReport:
     """What an import did: products new, changed and unchanged (found as the file has them: nothing
-    written), variants imported, stock counts recorded, and every problem by line (``errors``, sorted
-    by line; the rows behind them in ``skipped_lines``).  ``refused`` says why a file that could not be
-    read imported nothing."""
+    written), variants imported (``generated_skus`` of them under a SKU Shelfside made up, ``renamed_skus``
+    of them renamed from one to the SKU the file now gives), stock counts recorded, every problem by
+    line (``errors``, sorted by line; the rows behind them in ``skipped_lines``) and every SKU the file
+    did not give or that replaced a generated one (``notes``, by line).  ``refused`` says why a file that
+    could not be read imported nothing."""
 
     created: int = 0
     changed: int = 0
@@ -184,10 +186,19 @@ def import_shopify_csv(
     written; a count below what reservations hold is refused and reported, as ``record_movement``
     refuses it.  ``progress(rows_done, rows_in_file)`` is called as the rows are imported.
 
-    Memory stays flat in the size of the file: it is read twice as a stream (a file that cannot seek
-    is spooled to a temporary file first), once to check it and note where each product's last row
-    is, then product by product, written a batch of products at a time.  Only what spans the whole
-    file is kept: each handle's last row, each SKU's first use and each barcode's claim.
+    A variant without a SKU (Shopify requires none) keeps the SKU its stored variant has (same
+    handle, same options), else gets a generated one (``skus.generated_sku``: readable, unique, never
+    a SKU the file or the catalogue gives to another variant), the same on every import; a later file
+    that gives the real SKU for those options renames that variant (``upsert_product``), so its stock
+    and ledger stay with it.  Handles are matched whatever their case or Unicode form (stored in NFC);
+    a category spelled otherwise than the category it joins (case) is reported once per spelling.
+
+    Memory does not grow with the file: it is read twice as a stream (a file that cannot seek is
+    spooled to a temporary file first), once to check it and note where each product's last row is,
+    then product by product, written a batch of products at a time.  Only the rows of products not yet
+    complete are held (one product's when its rows are together, as Shopify writes them), and what
+    spans the whole file: each handle's last row, the file's SKUs, each SKU's first use, each barcode's
+    claim and the stock counts to record.
 
     Guarantees: idempotent (products by handle, variants by SKU; importing the same file again
     writes nothing, emits nothing and reports every product as unchanged); the file is the truth for
