@@ -293,11 +293,12 @@ class _ShopifyFile:
         self.last_row, self.rows, self.skus = {}, 0, set()
         for number, (_, cells) in enumerate(self._rows(checking=True)):
             index, sku_index = self.header["handle"], self.header.get("variant sku", len(cells))
-            key = _product_key(cells[index]) if index < len(cells) else ""
+            key = _product_key(_clean_cell(cells[index])) if index < len(cells) else ""
             if key:
                 self.last_row[key] = number
-            if sku_index < len(cells) and cells[sku_index].strip():
-                self.skus.add(_without_text_marker(cells[sku_index].strip()))
+            sku = _without_text_marker(_clean_cell(cells[sku_index])) if sku_index < len(cells) else ""
+            if sku:
+                self.skus.add(sku)
             self.rows = number + 1
         return not self.report.refused
 
