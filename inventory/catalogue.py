@@ -95,6 +95,9 @@ def upsert_product(data: dict, actor: str = "") -> tuple[Product, bool]:
     barcode that belongs to another product is a Conflict (barcodes may move between this product's variants).  Variants left out of ``data`` are
     removed when they have never had stock; otherwise they are kept (the ledger refers to them).
 
+    Concurrent upserts of one new handle (or of one new category) do not fail: one creates the
+    product (or category), the others wait for it to commit (PostgreSQL) and then update it.
+
     A variant's ``sku_generated`` (Shelfside made the SKU up) is set when the data gives it, else kept
     (false for a new variant).  A variant with a generated SKU takes the first new SKU given for the
     same options (a SKU no variant has, not itself generated) when the data no longer lists its
@@ -118,15 +121,23 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     if duplicates:
         raise ValidationError(f"SKU listed twice: {', '.join(duplicates)}", field="variants")
 
-    product = db.session.scalar(
-        select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
+    by_handle = select(Product).where(Product.handle == handle).options(
+        selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images)
     )
-    if product is not None and product_matches(product, data):
+    product = db.session.scalar(by_handle)
+    created = False
+    if product is None:
+        # insert or nothing: of concurrent upserts of one new handle, one creates it, the others
+        # wait for it (PostgreSQL) and then update what it created
+        now = clock.now()
+        created = db.session.execute(
+            upsert_insert(Product).values(
+                handle=handle, title=data["title"], description="", vendor="", tags=[], status=status, search_text="", created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["handle"]).returning(Product.id)
+        ).first() is not None
+        product = db.session.scalar(by_handle.execution_options(populate_existing=True))
+    if not created and product_matches(product, data):
         return product, False  # unchanged: no write, no updated_at bump, no product.updated event
-    created = product is None
-    if created:
-        product = Product(handle=handle, created_at=clock.now())
-        db.session.add(product)
 
     existing = {
         v.sku: v
