@@ -8,12 +8,13 @@ from .catalogue import (
     get_or_create_category,
     get_product,
     list_categories,
+    normalise_handle,
     search_products,
     slugify,
     upsert_product,
 )
 from .feeds import FEED_COLUMNS, availability_label, iter_local_inventory_feed
-from .imports import ImportProblem, ImportReport, import_shopify_csv
+from .imports import ImportNote, ImportProblem, ImportReport, import_shopify_csv
 from .models import (
     Barcode,
     Category,
@@ -56,9 +57,9 @@ from .transfers import create_transfer, receive_transfer, transfer_payload
 __all__ = [
     "MAX_SKUS", "availability", "check_digit", "make_ean13", "normalise_barcode",
     "find_variant_by_barcode", "find_variant_by_sku", "get_or_create_category", "get_product", "list_categories",
-    "search_products", "slugify", "upsert_product",
+    "normalise_handle", "search_products", "slugify", "upsert_product",
     "FEED_COLUMNS", "availability_label", "iter_local_inventory_feed",
-    "ImportProblem", "ImportReport", "import_shopify_csv",
+    "ImportNote", "ImportProblem", "ImportReport", "import_shopify_csv",
     "Barcode", "Category", "Location", "Product", "ProductImage", "Reservation", "ReservationLine", "ShelfPosition",
     "StockLevel", "StockMovement", "Transfer", "TransferLine", "Variant",
     "commit_reservation", "due_reservations", "expire_reservation", "get_reservation", "release_reservation",

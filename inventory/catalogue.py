@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.actor import SYSTEM, Actor
-from core.db import db
+from core.db import db, upsert_insert
 from core.errors import Conflict, NotFound, ValidationError
 from core.money import Money
 from core.outbox import emit
@@ -18,24 +18,61 @@ from core.pagination import decode_cursor, encode_cursor
 from .barcodes import canonical, equivalents, normalise
 from .models import PRODUCT_STATUSES, Barcode, Category, Product, ProductImage, StockLevel, Variant
 
-HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
+HANDLE_LENGTH = 255
+HANDLE_RULE = "handle must be lower case, start with a letter or digit, and hold no '/', spaces or control characters"
+
+
+def normalise_handle(handle: str) -> str:
+    """The form a handle is stored and looked up in: Unicode NFC (so that 'é' typed as e + accent
+    and 'é' typed as one character are one handle)."""
+    return unicodedata.normalize("NFC", handle)
+
+
+def check_handle(handle: str) -> str:
+    """The handle in its stored form; ValidationError on ``handle`` unless it is 1 to 255 characters,
+    lower case, starts with a letter or digit (of any script) and holds no '/', whitespace or control
+    character (it is a URL path segment)."""
+    handle = normalise_handle(handle)
+    if not 0 < len(handle) <= HANDLE_LENGTH:
+        raise ValidationError(f"handle must be 1 to {HANDLE_LENGTH} characters", field="handle")
+    if handle != handle.lower() or not handle[0].isalnum() or any(_forbidden_in_handle(ch) for ch in handle):
+        raise ValidationError(HANDLE_RULE, field="handle")
+    return handle
+
+
+def _forbidden_in_handle(ch: str) -> bool:
+    return ch == "/" or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs")
+
+
+SLUG_LENGTH = 200
 
 
 def slugify(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
+    """The identity of a name in any script, fit for a URL: NFKC-normalised and case-folded (so 'Shirts',
+    'SHIRTS' and full-width 'Ｓｈｉｒｔｓ' are one slug, 'Платья' and 'فساتين' two), each run of
+    characters that are not letters, marks or digits one '-'; at most 200 characters; 'item' when
+    nothing is left."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    slug = "".join(ch if unicodedata.category(ch)[0] in "LMN" else "-" for ch in folded)
+    return re.sub(r"-{2,}", "-", slug).strip("-")[:SLUG_LENGTH].rstrip("-") or "item"
 
 
 def get_or_create_category(name: str | None) -> Category | None:
+    """The category ``name`` belongs to, created (under this name) when none has its slug; None for no name.
+
+    Names with one slug are one category, which keeps the name it was created with.  Safe when
+    concurrent transactions bring the same new category: the insert does nothing when another one
+    got there first (waiting for it to commit on PostgreSQL), then the category is read back.
+    """
     name = (name or "").strip()
     if not name:
         return None
     slug = slugify(name)
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    by_slug = select(Category).where(Category.slug == slug)
+    category = db.session.scalar(by_slug)
     if category is None:
-        category = Category(name=name, slug=slug)
-        db.session.add(category)
-        db.session.flush()
+        db.session.execute(upsert_insert(Category).values(name=name, slug=slug).on_conflict_do_nothing(index_elements=["slug"]))
+        category = db.session.scalar(by_slug)
     return category
 
 
@@ -51,19 +88,28 @@ def _search_text(product: Product) -> str:
 def upsert_product(data: dict, actor: Actor = SYSTEM) -> tuple[Product, bool]:
     """Create or update the product ``data['handle']`` with its variants; answers (product, created).
 
+    The handle may be in any script and is stored in NFC (see ``check_handle``: ValidationError
+    when it is not lower case, or holds a '/', whitespace or a control character).
+
     Idempotent: the same data twice leaves one product, and an upsert that changes nothing writes
     nothing (no ``updated_at`` bump, no ``product.updated`` event).  Variants are matched by SKU; a SKU or a
     barcode that belongs to another product is a Conflict (barcodes may move between this product's variants).  Variants left out of ``data`` are
     removed when they have never had stock; otherwise they are kept (the ledger refers to them).
+
+    Concurrent upserts of one new handle (or of one new category) do not fail: one creates the
+    product (or category), the others wait for it to commit (PostgreSQL) and then update it.
+
+    A variant's ``sku_generated`` (Shelfside made the SKU up) is set when the data gives it, else kept
+    (false for a new variant).  A variant with a generated SKU takes the first new SKU given for the
+    same options (a SKU no variant has, not itself generated) when the data no longer lists its
+    generated one: it is renamed, not replaced, so its stock, ledger and barcodes stay with it.
     """
     with db.session.no_autoflush:
         return _upsert_product(data)
 
 
 def _upsert_product(data: dict) -> tuple[Product, bool]:
-    handle = data["handle"]
-    if not HANDLE_RE.match(handle):
-        raise ValidationError("handle must be lower-case letters, digits, '-', '_' or '.'", field="handle")
+    handle = check_handle(data["handle"])
     status = data.get("status") or "active"
     if status not in PRODUCT_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(PRODUCT_STATUSES)}", field="status")
@@ -76,15 +122,23 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     if duplicates:
         raise ValidationError(f"SKU listed twice: {', '.join(duplicates)}", field="variants")
 
-    product = db.session.scalar(
-        select(Product).where(Product.handle == handle).options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
+    by_handle = select(Product).where(Product.handle == handle).options(
+        selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images)
     )
-    if product is not None and product_matches(product, data):
+    product = db.session.scalar(by_handle)
+    created = False
+    if product is None:
+        # insert or nothing: of concurrent upserts of one new handle, one creates it, the others
+        # wait for it (PostgreSQL) and then update what it created
+        now = clock.now()
+        created = db.session.execute(
+            upsert_insert(Product).values(
+                handle=handle, title=data["title"], description="", vendor="", tags=[], status=status, search_text="", created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["handle"]).returning(Product.id)
+        ).first() is not None
+        product = db.session.scalar(by_handle.execution_options(populate_existing=True))
+    if not created and product_matches(product, data):
         return product, False  # unchanged: no write, no updated_at bump, no product.updated event
-    created = product is None
-    if created:
-        product = Product(handle=handle, created_at=clock.now())
-        db.session.add(product)
 
     existing = {
         v.sku: v
@@ -125,6 +179,9 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
 
     by_sku = {v.sku: v for v in product.variants}
     by_sku.update({sku: v for sku, v in existing.items()})
+    for sku, variant in generated_sku_successors(product.variants, variants_in, set(by_sku)).items():
+        variant.sku, variant.sku_generated = sku, False
+        by_sku[sku] = variant
     owned = {canonical(barcode.code): (variant, barcode) for variant in by_sku.values() for barcode in variant.barcodes}
     kept = []
     for position, vin in enumerate(variants_in):
@@ -134,8 +191,10 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
             raise ValidationError("compare_at_price must be in the price's currency", field=f"variants.{position}.compare_at_price")
         variant = by_sku.get(vin["sku"])
         if variant is None:
-            variant = Variant(sku=vin["sku"])
+            variant = Variant(sku=vin["sku"], sku_generated=False)
             product.variants.append(variant)
+        if "sku_generated" in vin:
+            variant.sku_generated = bool(vin["sku_generated"])
         options = {str(k).lower(): str(v) for k, v in (vin.get("options") or {}).items() if v not in (None, "")}
         variant.options = options
         variant.title = vin.get("title") or " / ".join(options.values()) or "Default"
@@ -173,11 +232,36 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     return product, created
 
 
+def generated_sku_successors(variants: list[Variant], variants_in: list[dict], known_skus: set[str]) -> dict[str, Variant]:
+    """Which of ``variants`` (one product's) a SKU of ``variants_in`` renames: {new SKU: variant}.
+
+    A variant whose SKU is generated and that ``variants_in`` no longer lists is renamed by the first
+    input with the same options whose SKU is not in ``known_skus`` and not itself generated."""
+    listed = {vin["sku"] for vin in variants_in}
+    renamable: dict[tuple, Variant] = {}
+    for variant in variants:
+        if variant.sku_generated and variant.sku not in listed:
+            renamable.setdefault(options_key(variant.options), variant)
+    successors = {}
+    for vin in variants_in:
+        if renamable and vin["sku"] not in known_skus and not vin.get("sku_generated"):
+            variant = renamable.pop(options_key(vin.get("options")), None)
+            if variant is not None:
+                successors[vin["sku"]] = variant
+    return successors
+
+
+def options_key(options: dict | None) -> tuple:
+    """Options as upsert_product stores them (names lower case, empty values left out), comparable."""
+    return tuple(sorted((str(name).lower(), str(value)) for name, value in (options or {}).items() if value not in (None, "")))
+
+
 def variant_as_input(variant: Variant) -> dict:
     """A stored variant in the shape of upsert data."""
     return {
-        "sku": variant.sku, "title": variant.title, "price": variant.price, "compare_at_price": variant.compare_at_price,
-        "barcodes": [barcode.code for barcode in variant.barcodes], "options": dict(variant.options or {}),
+        "sku": variant.sku, "sku_generated": variant.sku_generated, "title": variant.title, "price": variant.price,
+        "compare_at_price": variant.compare_at_price, "barcodes": [barcode.code for barcode in variant.barcodes],
+        "options": dict(variant.options or {}),
     }
 
 
@@ -210,13 +294,17 @@ def _comparable(data: dict) -> tuple:
 
 def product_matches(product: Product, data: dict) -> bool:
     """True when upserting ``data`` would change nothing about the stored ``product``."""
-    return _stored_form(product) == _comparable(data)
+    if _stored_form(product) != _comparable(data):
+        return False
+    generated = {variant.sku: variant.sku_generated for variant in product.variants}
+    return all(bool(vin["sku_generated"]) == generated.get(vin["sku"]) for vin in data["variants"] if "sku_generated" in vin)
 
 
 def get_product(handle: str) -> Product:
+    """The product with this handle (in any Unicode normal form), with its variants, barcodes and images; NotFound otherwise."""
     product = db.session.scalar(
         select(Product)
-        .where(Product.handle == handle)
+        .where(Product.handle == normalise_handle(handle))
         .options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
     )
     if product is None:

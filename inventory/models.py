@@ -1,7 +1,7 @@
 """Catalogue, locations, stock, ledger, reservations and transfers."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
@@ -68,6 +68,8 @@ class Variant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     sku: Mapped[str] = mapped_column(String(100), unique=True)
+    # made up by Shelfside (the import brought none); the first real SKU for the variant replaces it
+    sku_generated: Mapped[bool] = mapped_column(default=False, server_default=false())
     title: Mapped[str] = mapped_column(String(500), default="")
     options: Mapped[dict] = mapped_column(db.JSON, default=dict)
     price_amount: Mapped[int]

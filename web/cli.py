@@ -161,18 +161,41 @@ def create_kiosk(store, name):
 @click.command("import-products")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the CSV's prices.")
-@click.option("--store", default=None, help="Location code to set 'Variant Inventory Qty' at (as a count).")
+@click.option("--store", default=None, help="Location code to record the file's inventory quantities at (as counts).")
 def import_products(path, currency, store):
-    """Import a Shopify product CSV export; re-importing updates instead of duplicating."""
+    """Import a Shopify product CSV export (classic or 2024+ columns); re-importing updates instead of duplicating."""
     from inventory.imports import import_shopify_csv
 
-    with unit_of_work(), open(path, "rb") as handle:
-        report = import_shopify_csv(handle, currency=currency, stock_location=store)
+    with unit_of_work(), open(path, "rb") as handle, _ImportProgress() as progress:
+        report = import_shopify_csv(handle, currency=currency, stock_location=store, progress=progress)
     click.echo(report.summary())
-    for problem in report.errors:
-        click.echo(f"  line {problem.line}: {problem.message}", err=True)
-    if report.errors and not report.created and not report.updated:
+    for entry in sorted([*report.errors, *report.notes], key=lambda entry: entry.line):
+        click.echo(f"  line {entry.line}: {entry.message}", err=True)
+    if report.errors and not report.products:
         sys.exit(1)
+
+
+class _ImportProgress:
+    """A progress bar on stderr for ``import_shopify_csv(progress=...)``, sized by its first call
+    (the number of rows in the file); on a terminal only, else its label once."""
+
+    def __init__(self):
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=f"importing {total} rows", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 @click.group("outbox")

@@ -1,5 +1,16 @@
 """Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+import io
+import threading
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
 import pytest
+from sqlalchemy import func, select
+
+import inventory
+from core import db
+from inventory import Category
 
 PRODUCT = {
     "title": "Ridgeline Trail Jacket",
@@ -161,3 +172,75 @@ def test_a_upc_and_its_ean13_form_are_one_code(partner):
     assert partner.get("/api/v1/barcodes/0036000291452").json["sku"] == "RTJ-MOSS-M"
     other = {"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}, "barcodes": ["036000291452"]}]}
     assert partner.put("/api/v1/products/plain-cap", json=other).status_code == 409
+
+
+@pytest.mark.parametrize("handle", ["veste-légère", "قميص-قطن", "áo-sơ-mi", "シャツ-01"])
+def test_a_handle_in_any_script_is_found_percent_encoded_or_not_and_in_either_normal_form(partner, handle):
+    nfc, nfd = unicodedata.normalize("NFC", handle), unicodedata.normalize("NFD", handle)
+    body = {"title": "Shirt", "variants": [{"sku": "SHIRT-1", "price": {"amount": 4900, "currency": "EUR"}}]}
+
+    created = partner.put(f"/api/v1/products/{quote(nfd)}", json=body)
+
+    assert created.status_code == 201, created.json
+    assert created.json["handle"] == nfc
+    for path in (nfc, nfd, quote(nfc), quote(nfd)):
+        found = partner.get(f"/api/v1/products/{path}")
+        assert (found.status_code, found.json["handle"]) == (200, nfc), path
+    updated = partner.put(f"/api/v1/products/{quote(nfc)}", json={**body, "handle": nfd, "title": "Shirt II"})
+    assert (updated.status_code, updated.json["title"]) == (200, "Shirt II")
+    assert partner.put(f"/api/v1/products/{nfc}", json={**body, "title": "Shirt II"}).status_code == 200
+    assert [item["handle"] for item in partner.get("/api/v1/products?q=shirt").json["items"]] == [nfc]
+
+
+@pytest.mark.parametrize("path", ["tee%20shirt", "tee%09shirt", "tee%07", "Tee-Shirt", "-tee", "%E2%80%83tee"])
+def test_a_handle_with_whitespace_a_control_character_or_capitals_is_refused(partner, path):
+    body = {"title": "Tee", "variants": [{"sku": "TEE-1", "price": {"amount": 1900, "currency": "EUR"}}]}
+
+    response = partner.put(f"/api/v1/products/{path}", json=body)
+
+    assert response.status_code == 400, response.json
+    assert "handle" in response.json["error"]["details"]
+
+
+@pytest.mark.parametrize("products", [8, 1], ids=["eight-new-products", "one-new-product"])
+def test_eight_concurrent_puts_that_bring_one_new_category_all_succeed_and_make_one_category(app, backend, create_key, products):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; concurrent inserts of one category are proven on PostgreSQL (TEST_DATABASE_URL)")
+    headers = {"Authorization": f"Bearer {create_key('inventory:write')}"}
+    barrier = threading.Barrier(8)
+
+    def put(i):
+        n = i % products
+        body = {"title": f"Rain Jacket {n}", "category": "Regenjacken", "variants": [{"sku": f"RAIN-{n}", "price": {"amount": 9900, "currency": "EUR"}}]}
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            try:
+                return client.put(f"/api/v1/products/rain-jacket-{n}", json=body, headers=headers).status_code
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(put, range(8)))
+
+    assert sorted(statuses) == sorted([201] * products + [200] * (8 - products)), statuses
+    assert db.session.scalars(select(Category.name)).all() == ["Regenjacken"]
+    assert db.session.scalar(select(func.count()).select_from(inventory.Product)) == products
+
+
+def test_a_put_that_brings_the_real_sku_of_a_variant_with_a_generated_one_renames_it(partner):
+    inventory.import_shopify_csv(io.BytesIO(b"Handle,Title,Option1 Name,Option1 Value,Variant Price\ntee,Tee,Size,M,20.00\ntee,,,L,20.00\n"))
+    db.session.commit()
+    ids = {variant.sku: variant.id for variant in inventory.get_product("tee").variants}
+    echoed = partner.get("/api/v1/products/tee").json
+    assert [v["sku"] for v in echoed["variants"]] == ["TEE-M", "TEE-L"]
+    body = {"title": echoed["title"], "variants": [{key: v[key] for key in ("sku", "price", "barcodes", "options")} for v in echoed["variants"]]}
+
+    assert partner.put("/api/v1/products/tee", json=body).status_code == 200  # sent back as it was: still generated
+    body["variants"][0]["sku"] = "4711"
+    response = partner.put("/api/v1/products/tee", json=body)
+
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    variants = inventory.get_product("tee").variants
+    assert [(v.sku, v.id, v.sku_generated) for v in variants] == [("4711", ids["TEE-M"], False), ("TEE-L", ids["TEE-L"], True)]

@@ -170,3 +170,14 @@ def test_an_empty_category_offers_the_other_categories(kiosk, partner):
     page = text(kiosk.get("/kiosk/categories/gloves"))
     assert "We couldn't find anything" in page and "Winter Gloves" not in page
     assert "Footwear" in page and "Jackets" in page
+
+
+def test_a_category_and_a_product_named_in_another_script_are_browsed_like_any_other(kiosk, partner):
+    dress = {"title": "Платье миди", "category": "Платья", "variants": [{"sku": "DRESS-M", "price": {"amount": 7900, "currency": "EUR"}}]}
+    assert partner.put("/api/v1/products/платье-миди", json=dress).status_code == 201
+    home = text(kiosk.get("/kiosk/"))
+    link = re.search(r'href="(/kiosk/categories/[^"]+)"[^>]*>Платья<', home).group(1)
+    assert link == "/kiosk/categories/%D0%BF%D0%BB%D0%B0%D1%82%D1%8C%D1%8F"  # the slug "платья", percent-encoded
+    category = text(kiosk.get(link))
+    assert "Платье миди" in category and "Trail Runner GTX" not in category
+    assert "Платье миди" in text(kiosk.get("/kiosk/products/платье-миди"))

@@ -19,8 +19,12 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Produc
 @blp.alt_response(400, schema=ErrorOut)
 @blp.alt_response(409, schema=ErrorOut, description="a SKU or barcode belongs to another product")
 def put_product(data, handle):
-    """Create or replace a product with its variants (idempotent upsert by handle)."""
-    if data.get("handle") not in (None, handle):
+    """Create or replace a product with its variants (idempotent upsert by handle).
+
+    A handle may be in any script, percent-encoded in the URL or not, in any Unicode normal form
+    (it is stored in NFC); it holds no '/', whitespace or control character."""
+    handle = inventory.normalise_handle(handle)
+    if data.get("handle") is not None and inventory.normalise_handle(data["handle"]) != handle:
         raise ValidationError("the body's handle differs from the URL's", field="handle")
     data["handle"] = handle
     product, created = inventory.upsert_product(data)
@@ -32,7 +36,7 @@ def put_product(data, handle):
 @blp.response(200, ProductOut)
 @blp.alt_response(404, schema=ErrorOut)
 def get_product(handle):
-    """One product with variants, prices and barcodes."""
+    """One product with variants, prices and barcodes; the handle as for PUT."""
     return inventory.get_product(handle)
 
 
