@@ -185,14 +185,47 @@ def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str 
 
 
 def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cycle count", actor: Actor = SYSTEM) -> list[dict]:
-    """A cycle count of several SKUs at one location; answers each line's expected, counted and variance."""
+    """A cycle count of several SKUs at one location: on hand of each becomes what was counted (a
+    ``count`` ledger line holds the variance); answers each line's expected, counted and variance.
+
+    All lines or none.  Every line is checked before anything is locked: a ValidationError names
+    each bad line (``lines.1.sku`` for an unknown SKU or one counted twice, ``lines.0.counted`` for a
+    negative count).  Then all the rows are locked at once, in id order (``lock_levels``, creating
+    missing rows), so two counts naming the same SKUs in any order queue instead of deadlocking.
+    A line counted below what reservations hold is a Conflict listing every such line.
+    """
+    location = get_location(store)
+    if not counts:
+        raise ValidationError("a count needs at least one line", field="lines")
+    skus = [sku for sku, _ in counts]
+    variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_(set(skus)))).all())
+    errors: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    for index, (sku, counted) in enumerate(counts):
+        if sku not in variant_ids:
+            errors[f"lines.{index}.sku"] = [f"unknown SKU {sku!r}"]
+        elif sku in first_line:
+            errors[f"lines.{index}.sku"] = [f"{sku} is already counted on line {first_line[sku]}"]
+        first_line.setdefault(sku, index)
+        if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+            errors[f"lines.{index}.counted"] = ["a count cannot be negative" if isinstance(counted, int) else "must be a whole number"]
+    if errors:
+        raise ValidationError("some lines are not valid", details=errors)
+    levels = lock_levels([(variant_ids[sku], location.id) for sku in skus], create=True)
+    lines = [(index, sku, counted, levels[(variant_ids[sku], location.id)]) for index, (sku, counted) in enumerate(counts)]
+    held = [{"line": index, "sku": sku, "counted": counted, "reserved": level.reserved} for index, sku, counted, level in lines if counted < level.reserved]
+    if held:
+        raise Conflict(
+            "some counts are below what is held for reservations; release holds before recording them: "
+            + ", ".join(f"{h['sku']} (counted {h['counted']}, held {h['reserved']})" for h in held),
+            {"lines": held},
+        )
     results = []
-    for sku, counted in counts:
-        location = get_location(store)
-        variant = get_variant(sku)
-        before = lock_levels([(variant.id, location.id)], create=True)[(variant.id, location.id)].on_hand
-        level, _ = record_movement(store, sku, "count", counted, reason=reason, actor=actor)
+    for _, sku, counted, level in lines:
+        before = level.on_hand
+        change_level(level, on_hand_delta=counted - before, kind="count", counted=counted, reason=reason, actor=actor, sku=sku)
         results.append({"sku": sku, "expected": before, "counted": counted, "variance": counted - before})
+    db.session.flush()
     return results
 
 

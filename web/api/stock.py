@@ -139,6 +139,7 @@ def list_low_stock(args):
 @idempotent(required=True)
 @blp.arguments(CountIn)
 @blp.response(201, CountOut)
+@blp.alt_response(409, schema=ErrorOut, description="a line counted below what reservations hold (details.lines)")
 def create_count(data):
     """A cycle count of several SKUs at one location: each line's expected, counted and variance."""
     lines = inventory.count_location(data["store"], [(l["sku"], l["counted"]) for l in data["lines"]], data["reason"], actor=_actor())
@@ -161,11 +162,11 @@ def create_transfer(data):
 @require_scope("inventory:write")
 @blp.arguments(TransferReceiveIn)
 @blp.response(200, TransferOut)
+@blp.alt_response(400, schema=ErrorOut, description="a line names a SKU not on the transfer, twice, or too many units (details name the line)")
 @blp.alt_response(422, schema=ErrorOut, description="already received")
 def receive_transfer(data, transfer_id):
     """Receive a transfer at its destination (all units, or the `lines` that arrived)."""
-    received = {l["sku"]: l["quantity"] for l in data["lines"]} or None
-    return inventory.transfer_payload(inventory.receive_transfer(transfer_id, received, actor=_actor()))
+    return inventory.transfer_payload(inventory.receive_transfer(transfer_id, data["lines"] or None, actor=_actor()))
 
 
 @blp.route("/feeds/local-inventory", methods=["GET"])
