@@ -2,6 +2,10 @@
 
 Locks follow the one order written down in ``inventory/stock.py``: a reservation's header
 before any stock row, stock rows in id order, new rows last.
+
+Who reaches a reservation: a partner API key (and any actor other than staff and the system)
+reaches only the reservations it made; for any other the answer is NotFound, exactly as for one
+that does not exist.  Staff and the system are not restricted here.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from .stock import Change, apply_changes, find_levels, lock_level_ids, take_unit
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 DEFAULT_EXPIRY_SECONDS = 15 * 60
+UNRESTRICTED_ACTORS = ("staff", "system")
 
 
 @dataclass
@@ -183,19 +188,26 @@ def _insert_header():
 
 # --- reaching, committing, releasing, expiring -----------------------------------------------
 
-def get_reservation(public_id: str, lock: bool = False) -> Reservation:
-    """The reservation with this public id; NotFound if there is none.  ``lock``: locked
-    ``FOR UPDATE`` and freshly read (the first lock in the order, see inventory.stock)."""
+def _visible_to(query, actor: Actor):
+    if actor.kind not in UNRESTRICTED_ACTORS:
+        query = query.where(Reservation.actor_kind == actor.kind, Reservation.actor_id == actor.id)
+    return query
+
+
+def get_reservation(public_id: str, lock: bool = False, actor: Actor = SYSTEM) -> Reservation:
+    """The reservation with this public id.  NotFound if there is none, or if ``actor`` may not reach
+    it (a partner API key reaches only the reservations it made; staff and the system reach all).
+    ``lock``: locked ``FOR UPDATE`` and freshly read (the first lock in the order, see inventory.stock)."""
     if lock:
-        return _locked(public_id)
-    reservation = db.session.scalar(select(Reservation).where(Reservation.public_id == public_id).options(selectinload(Reservation.lines)))
+        return _locked(public_id, actor)
+    reservation = db.session.scalar(_visible_to(select(Reservation).where(Reservation.public_id == public_id), actor).options(selectinload(Reservation.lines)))
     if reservation is None:
         raise NotFound(f"no reservation {public_id}")
     return reservation
 
 
-def _locked(public_id: str) -> Reservation:
-    query = select(Reservation).where(Reservation.public_id == public_id)
+def _locked(public_id: str, actor: Actor) -> Reservation:
+    query = _visible_to(select(Reservation).where(Reservation.public_id == public_id), actor)
     reservation = db.session.scalar(query.with_for_update(of=Reservation).execution_options(populate_existing=True))
     if reservation is None:
         raise NotFound(f"no reservation {public_id}")
@@ -207,10 +219,10 @@ def commit_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
 
     Locks the reservation, then its stock rows in id order.  Committing a committed reservation
     answers it unchanged (safe to retry).  A released or expired one (or one past its expiry) is
-    InvalidTransition.
+    InvalidTransition; one ``actor`` may not reach (see ``get_reservation``) is NotFound.
     """
     preload_subscribers()
-    reservation = _locked(public_id)
+    reservation = _locked(public_id, actor)
     if reservation.status == "committed":
         return reservation
     _require_live(reservation)
@@ -229,9 +241,9 @@ def commit_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
 def release_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
     """The held units become available again.  Locks the reservation, then its stock rows in id
     order.  Releasing a released (or expired) reservation answers it unchanged; a committed one is
-    InvalidTransition."""
+    InvalidTransition; one ``actor`` may not reach (see ``get_reservation``) is NotFound."""
     preload_subscribers()
-    reservation = _locked(public_id)
+    reservation = _locked(public_id, actor)
     if reservation.status in ("released", "expired"):
         return reservation
     if reservation.status != "held":
@@ -245,7 +257,7 @@ def expire_reservation(reservation: Reservation) -> bool:
     """Expire one overdue held reservation: locks it first, then its stock rows in id order.
     False if it was no longer held (or not yet due) once locked."""
     preload_subscribers()
-    reservation = _locked(reservation.public_id)
+    reservation = _locked(reservation.public_id, SYSTEM)
     if not _is_overdue(reservation):
         return False
     _close(reservation, "expired", _load_lines([reservation])[reservation.id])

@@ -242,3 +242,31 @@ def test_transfer_receipt_errors_name_the_line(partner, shop):
         assert list(response.json["error"]["details"]) == [field], response.json
     assert partner.post(f"/api/v1/transfers/{sent['id']}/receive", json={"lines": [{"sku": "JKT-M", "quantity": 4}]}).status_code == 200
 
+
+def test_a_partner_key_reaches_only_its_own_reservations(client, partner, create_key, shop):
+    other = {"Authorization": f"Bearer {create_key('reservations:write', 'inventory:read', name='other partner')}"}
+    mine = reserve(partner, "own-1", [{"sku": "JKT-S", "quantity": 1}]).json["id"]
+    theirs = client.post("/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 1}]}, headers={**other, "Idempotency-Key": "their-1"}).json["id"]
+    for path in (f"/api/v1/reservations/{mine}/release", f"/api/v1/reservations/{mine}/commit"):
+        refused = client.post(path, headers=other)
+        assert refused.status_code == 404, refused.json
+        assert refused.json["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/reservations/{mine}", headers=other).status_code == 404
+    # the answer is the same as for a reservation that does not exist: existence does not leak
+    assert client.post("/api/v1/reservations/rsv_nope/release", headers=other).json["error"]["message"].replace("rsv_nope", mine) == \
+        client.post(f"/api/v1/reservations/{mine}/release", headers=other).json["error"]["message"]
+    assert partner.get(f"/api/v1/reservations/{mine}").json["status"] == "held"
+    assert partner.post(f"/api/v1/reservations/{theirs}/release").status_code == 404
+    assert client.post(f"/api/v1/reservations/{theirs}/release", headers=other).json["status"] == "released"
+    assert partner.post(f"/api/v1/reservations/{mine}/commit").json["status"] == "committed"
+    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0] == {"sku": "JKT-S", "store": "S1", "on_hand": 2, "reserved": 0, "available": 2}
+
+
+def test_staff_and_the_system_are_not_bound_to_the_key_that_made_a_hold(partner, shop):
+    import inventory
+    from core.actor import Actor
+
+    held = reserve(partner, "own-2", [{"sku": "JKT-S", "quantity": 1}]).json["id"]
+    assert inventory.get_reservation(held, actor=Actor("staff", 1)).public_id == held
+    assert inventory.get_reservation(held).public_id == held  # the system (expiry, CLI)
+    assert inventory.release_reservation(held, actor=Actor("staff", 1)).status == "released"

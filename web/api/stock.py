@@ -69,29 +69,29 @@ def create_reservation(data):
 @blp.route("/reservations/<reservation_id>", methods=["GET"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 def get_reservation(reservation_id):
-    """One reservation and its status."""
-    return inventory.reservation_payload(inventory.get_reservation(reservation_id))
+    """One reservation and its status. A partner key reaches only the reservations it made."""
+    return inventory.reservation_payload(inventory.get_reservation(reservation_id, actor=_actor()))
 
 
 @blp.route("/reservations/<reservation_id>/commit", methods=["POST"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 @blp.alt_response(422, schema=ErrorOut, description="released or expired")
 def commit_reservation(reservation_id):
-    """The held units leave on hand (a sale in the ledger). Safe to retry."""
+    """The held units leave on hand (a sale in the ledger). Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.commit_reservation(reservation_id, actor=_actor()))
 
 
 @blp.route("/reservations/<reservation_id>/release", methods=["POST"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 @blp.alt_response(422, schema=ErrorOut, description="already committed")
 def release_reservation(reservation_id):
-    """The held units become available again. Safe to retry."""
+    """The held units become available again. Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.release_reservation(reservation_id, actor=_actor()))
 
 
