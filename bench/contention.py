@@ -64,8 +64,8 @@ def reset_hot_row(on_hand: int) -> int:
         conn.execute("UPDATE stock_level SET reserved = 0, on_hand = %s, updated_at = now() WHERE id = %s", (on_hand, level))
         if on_hand != current:
             conn.execute(
-                """INSERT INTO stock_movement (stock_level_id, kind, quantity, on_hand_after, counted, reason, reference, actor, created_at)
-                   VALUES (%s, 'count', %s, %s, %s, 'bench reset', 'bench-contention', 'bench', now())""",
+                """INSERT INTO stock_movement (stock_level_id, kind, quantity, on_hand_after, counted, reason, reference, actor_kind, actor_id, created_at)
+                   VALUES (%s, 'count', %s, %s, %s, 'bench reset', 'bench-contention', 'system', NULL, now())""",
                 (level, on_hand - current, on_hand, on_hand),
             )
     return level

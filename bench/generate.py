@@ -17,7 +17,7 @@ Steps (each timed; the total is the generation time reported in docs/benchmarks.
    faster than maintaining three B-trees row by row.
 4. The ledger: one ``receive`` movement per non-zero stock row, so that every row's on hand
    equals the sum of its movements (``inventory.ledger_mismatches()`` holds).  Verified in SQL.
-5. An API key with every scope, made by ``web.accounts.create_api_key`` in an app context;
+5. An API key with every scope, made by ``accounts.create_api_key`` in an app context;
    the key in clear goes to bench/.state/<db>.json (mode 600, git-ignored) for the load tools.
 6. VACUUM ANALYZE (statistics and visibility map, as autovacuum would leave a live database).
 """
@@ -220,8 +220,8 @@ def load(conn, timer: Timer) -> None:
                     ORDER BY l, v"""
             )
             conn.execute(
-                f"""INSERT INTO stock_movement (stock_level_id, kind, quantity, on_hand_after, counted, reason, reference, actor, created_at)
-                    SELECT id, 'receive', on_hand, on_hand, NULL, 'initial stock (bench generator)', 'bench-generate', 'bench', {now}
+                f"""INSERT INTO stock_movement (stock_level_id, kind, quantity, on_hand_after, counted, reason, reference, actor_kind, actor_id, created_at)
+                    SELECT id, 'receive', on_hand, on_hand, NULL, 'initial stock (bench generator)', 'bench-generate', 'system', NULL, {now}
                     FROM stock_level WHERE on_hand > 0 ORDER BY id"""
             )
         with conn.transaction():

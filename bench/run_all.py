@@ -5,7 +5,8 @@
     .venv/bin/python bench/run_all.py --preliminary --note "shared machine, test suites running"
 
 Steps: generate the dataset when the bench database is missing or incomplete
-(bench/generate.py); the availability benchmark (bench/availability.py); the contention
+(bench/generate.py); the availability benchmark (bench/availability.py: Shelfside, the same SQL
+through plain psycopg, the trivial endpoint); the contention
 benchmark with its oversell check (bench/contention.py); the in-process request profile
 (bench/profile_requests.py).  Raw results go to bench/results/ (JSON, wrk outputs, server
 logs); the figures, the date, the machine and the gunicorn settings go to docs/benchmarks.md.
@@ -120,14 +121,19 @@ def render(results: dict) -> str:
         "",
         "50 random SKUs per request (out of 100,000), a fresh random set every request.  *One store*: `store=S001`, 50 items.",
         "*All stores*: no `store`, 50 × 50 = 2,500 items.  The trivial endpoint ran before and after (its mean is the reference);",
-        "`/healthz` is Shelfside's own floor (the whole middleware stack and one `SELECT 1`).",
+        "`/healthz` is Shelfside's own floor (the whole middleware stack and one `SELECT 1`).  *Plain psycopg* is",
+        "`bench/raw_availability_app.py`: the same SQL and the same answer (checked before the runs) through Flask and psycopg 3",
+        "alone, under the same gunicorn settings: no SQLAlchemy, flask-smorest, authentication or unit of work.",
         "",
         "| endpoint | req/s | p50 ms | p90 ms | p99 ms | share of trivial req/s | app CPU ms/req | DB CPU ms/req | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    labels = {"trivial_1": "trivial (before)", "one_store": "availability, one store", "all_stores": "availability, all stores",
+    labels = {"trivial_1": "trivial (before)", "one_store": "availability, one store", "raw_one_store": "one store, plain psycopg",
+              "all_stores": "availability, all stores", "raw_all_stores": "all stores, plain psycopg",
               "healthz": "Shelfside /healthz", "trivial_2": "trivial (after)"}
-    for key in ("trivial_1", "one_store", "all_stores", "healthz", "trivial_2"):
+    for key in ("trivial_1", "one_store", "raw_one_store", "all_stores", "raw_all_stores", "healthz", "trivial_2"):
+        if key not in runs:  # results from before the plain psycopg endpoint existed
+            continue
         r = runs[key]
         share = f"{100 * r['rps'] / av['trivial_rps']:.1f}%"
         errors = r["non_2xx"] + sum(r["socket_errors"][k] for k in ("connect", "read", "write", "timeout"))
@@ -146,6 +152,23 @@ def render(results: dict) -> str:
         f"| all stores | {yes_no(runs['all_stores']['target_ratio_met'])} ({100 * runs['all_stores']['ratio_to_trivial']:.1f}%) | "
         f"{yes_no(runs['all_stores']['target_p99_met'])} ({runs['all_stores']['p99_ms']:.0f} ms) |",
         "",
+    ]
+    cost = av.get("framework_cost")
+    if cost:
+        lines += [
+            "What the framework costs and what the database costs, per request (CPU ms; the plain endpoint runs the same SQL):",
+            "",
+            "| scenario | Shelfside app | plain psycopg app | framework (difference) | database, Shelfside | database, plain | plain req/s as share of trivial | Shelfside req/s as share of plain |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for scenario, label in (("one_store", "one store"), ("all_stores", "all stores")):
+            c = cost[scenario]
+            lines.append(
+                f"| {label} | {c['shelfside_app_cpu_ms']} | {c['raw_app_cpu_ms']} | {c['framework_app_cpu_ms']} | {c['shelfside_db_cpu_ms']} | "
+                f"{c['raw_db_cpu_ms']} | {100 * c['raw_rps_share_of_trivial']:.1f}% | {100 * c['shelfside_rps_share_of_raw']:.1f}% |"
+            )
+        lines.append("")
+    lines += [
         "## Contention — many clients reserving one SKU at one store",
         "",
     ]

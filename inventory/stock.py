@@ -1,19 +1,43 @@
 """The stock ledger.  This module alone writes ``stock_level`` and owns its locking.
 
-Locking discipline (both databases):
+Lock order — every path that writes stock or reservations, on both databases
+------------------------------------------------------------------------------
+A transaction takes its row locks in this order, and never asks for a lock that comes earlier
+in it than one it already holds:
 
-* Rows are locked in primary-key order (``SELECT ... FOR NO KEY UPDATE ORDER BY id``) and the
-  numbers are recomputed under the lock, so two transactions touching the same rows queue
-  instead of deadlocking.  SQLite has no row locks; there every write transaction starts
-  with ``BEGIN IMMEDIATE`` (see ``core.db``), which serialises writers for the same effect.
-* Every change is also a conditional ``UPDATE ... WHERE on_hand + delta >= reserved + ...``,
-  and the table's CHECK constraints (``on_hand >= 0``, ``reserved >= 0``,
-  ``reserved <= on_hand``) are the last line of defence: no path can take stock below zero.
-* Nothing here makes a network call; events leave through the outbox after commit.
+1. **Document headers**: the reservation being committed, released or expired, the transfer
+   being received (``SELECT ... FOR UPDATE``); several headers in primary-key order.
+2. **Stock rows, in primary-key order**: all at once (``lock_levels`` / ``lock_level_ids``:
+   ``SELECT ... FOR NO KEY UPDATE ORDER BY id``), or one conditional ``UPDATE`` per row issued in
+   id order, the UPDATE itself being the lock (``take_units``, ``apply_changes``).  Missing rows
+   are inserted first (``INSERT ... ON CONFLICT DO NOTHING``), before any stock row is locked.
+3. **Then only rows of its own**: new ledger lines, reservation headers and lines, outbox events,
+   the idempotency record.  Their foreign-key checks take ``KEY SHARE`` locks on stock rows the
+   transaction already holds (or on rows nobody write-locks), which wait for no one.
+
+A path that finds, under its locks, that it needs a lock earlier in the order gives up what it
+holds first: ``reserve`` meeting an overdue hold on a short row rolls back to the savepoint it
+took before its UPDATEs (which releases their row locks), then starts again at step 1 with that
+hold's header.  So, for the pairs that can meet on one row: two holds, a hold and a count, a
+movement or a transfer queue on the first stock row they share; a commit, release or expiry and
+a hold queue on the first shared stock row (the header is theirs alone) or, when the hold came to
+expire that very reservation, on its header; two commits, releases or expiries of one reservation
+queue on its header.  Nothing waits in a cycle.
+
+Every change is also a conditional ``UPDATE ... WHERE on_hand + delta >= reserved + ...``, and the
+table's CHECK constraints (``on_hand >= 0``, ``reserved >= 0``, ``reserved <= on_hand``) are the
+last line of defence: no path can take stock below zero.  SQLite has no row locks; there every
+write transaction starts with ``BEGIN IMMEDIATE`` (see ``core.db``), which serialises writers
+for the same effect.  Nothing here makes a network call; events leave through the outbox after
+commit.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
@@ -60,10 +84,12 @@ def _insert_missing_levels(pairs: list[tuple[int, int]]) -> None:
 
 
 def lock_levels(pairs: list[tuple[int, int]], create: bool = False) -> dict[tuple[int, int], StockLevel]:
-    """Lock the stock rows of these (variant_id, location_id) pairs in primary-key order.
+    """Lock the stock rows of these (variant_id, location_id) pairs, all in one statement, in
+    primary-key order (step 2 of the lock order above).
 
-    With ``create`` missing rows are inserted first (concurrently safe: ON CONFLICT DO NOTHING).
-    Answers the locked, freshly read rows by pair; pairs without a row are absent.
+    With ``create`` missing rows are inserted first (concurrently safe: ON CONFLICT DO NOTHING),
+    before any row is locked.  Answers the locked, freshly read rows by pair; pairs without a row
+    are absent.
     """
     pairs = sorted(set(pairs))
     if create:
@@ -96,7 +122,168 @@ def lock_level_ids(ids: list[int]) -> dict[int, StockLevel]:
     return {level.id: level for level in levels}
 
 
+def find_levels(store: str, skus: list[str]) -> tuple[int, dict[str, tuple[int | None, int]]]:
+    """The active location ``store`` and, for each known SKU among ``skus``, its stock row there
+    and its available units (None and 0 for a SKU never stocked there), in one statement, unlocked:
+    the numbers are the last committed ones, a hint to be confirmed under the lock.
+    An unknown store is a ValidationError on ``store``; unknown SKUs are simply absent."""
+    rows = db.session.connection().execute(_levels_query(), {"store": store, "skus": list(skus)}).all()
+    if not rows:
+        get_location(store)  # raises: no such active location
+    return rows[0][0], {sku: (level_id, available or 0) for _, sku, level_id, available in rows if sku is not None}
+
+
+@cache
+def _levels_query():
+    return (
+        select(Location.id, Variant.sku, StockLevel.id, StockLevel.on_hand - StockLevel.reserved)
+        .select_from(Location)
+        .outerjoin(Variant, Variant.sku.in_(bindparam("skus", expanding=True)))
+        .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id, StockLevel.location_id == Location.id))
+        .where(Location.code == bindparam("store"), Location.active.is_(True))
+    )
+
+
 # --- the one writer -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """A change to one stock row for ``take_units`` / ``apply_changes``: signed deltas of on hand
+    and reserved, and the ledger ``kind`` when on hand moves."""
+
+    level_id: int
+    sku: str
+    on_hand: int = 0
+    reserved: int = 0
+    kind: str | None = None
+
+
+@cache
+def _conditional_update():
+    """``UPDATE stock_level ... WHERE`` the change keeps every invariant ``RETURNING`` the new numbers:
+    built once (this is the hottest write), with the deltas as parameters."""
+    table = StockLevel.__table__
+    on_hand, reserved = bindparam("on_hand", type_=table.c.on_hand.type), bindparam("reserved", type_=table.c.reserved.type)
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("level_id"),
+            table.c.on_hand + on_hand >= table.c.reserved + reserved,
+            table.c.reserved + reserved >= 0,
+            table.c.on_hand + on_hand >= 0,
+        )
+        .values(on_hand=table.c.on_hand + on_hand, reserved=table.c.reserved + reserved, updated_at=bindparam("now", type_=table.c.updated_at.type))
+        .returning(table.c.on_hand, table.c.reserved)
+    )
+
+
+@cache
+def _take_update():
+    """The hold's lock and check in one: ``UPDATE stock_level SET reserved = reserved + :n WHERE id = :id
+    AND on_hand - reserved >= :n RETURNING on_hand, reserved``."""
+    table = StockLevel.__table__
+    quantity = bindparam("quantity", type_=table.c.reserved.type)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("level_id"), table.c.on_hand - table.c.reserved >= quantity)
+        .values(reserved=table.c.reserved + quantity, updated_at=bindparam("now", type_=table.c.updated_at.type))
+        .returning(table.c.on_hand, table.c.reserved)
+    )
+
+
+def _sync_loaded(level_id: int, on_hand: int, reserved: int) -> None:
+    """A StockLevel of this row already in the session gets the numbers just written, as loaded state."""
+    level = db.session.identity_map.get(identity_key(StockLevel, level_id))
+    if level is not None:
+        set_committed_value(level, "on_hand", on_hand)
+        set_committed_value(level, "reserved", reserved)
+        db.session.expire(level, ["updated_at"])
+
+
+def _merged(changes: list[Change]) -> list[Change]:
+    """One change per stock row (deltas summed), in stock-row id order: the order of the locks."""
+    by_row: dict[int, Change] = {}
+    for change in changes:
+        seen = by_row.get(change.level_id)
+        by_row[change.level_id] = change if seen is None else Change(
+            change.level_id, change.sku, seen.on_hand + change.on_hand, seen.reserved + change.reserved, seen.kind or change.kind
+        )
+    return [by_row[level_id] for level_id in sorted(by_row)]
+
+
+SAVEPOINT = "shelfside_take_units"
+
+
+def take_units(changes: list[Change], store: str) -> tuple[dict[int, tuple[int, int]], int | None]:
+    """Try every change, all or none: one conditional UPDATE per stock row, issued in stock-row id
+    order, each one the lock on its row (no separate ``SELECT ... FOR UPDATE``).
+
+    Answers the new (on_hand, reserved) of every row and None when all applied; then
+    ``stock.changed`` is emitted for each row.  When a row cannot take its change, stops there and
+    rolls back to a savepoint taken before the first UPDATE: nothing is changed and the row locks
+    the UPDATEs took are released again, so the caller may lock in order from step 1 (see the module
+    docstring); answers ({}, that row's id).  Ledger lines are not written (use ``apply_changes``
+    when on hand moves).  Call ``core.outbox.preload_subscribers()`` before, outside the locks.
+    The savepoint is not released (that would be one more round trip under the locks): each call
+    leaves one savepoint level open until the transaction ends.
+    """
+    merged = _merged(changes)
+    if any(change.on_hand or change.reserved < 1 for change in merged):
+        raise ValueError("take_units holds units (reserved > 0) only; use apply_changes for anything else")
+    connection = db.session.connection()
+    statement = _take_update()
+    now = clock.now()
+    taken: dict[int, tuple[int, int]] = {}
+    connection.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
+    for change in merged:
+        row = connection.execute(statement, {"level_id": change.level_id, "quantity": change.reserved, "now": now}).first()
+        if row is None:
+            connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+            return {}, change.level_id
+        taken[change.level_id] = (row[0], row[1])
+    for change in merged:
+        on_hand, reserved = taken[change.level_id]
+        _sync_loaded(change.level_id, on_hand, reserved)
+        emit("stock.changed", {"sku": change.sku, "store": store, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
+    return taken, None
+
+
+def apply_changes(changes: list[Change], store: str, *, reason: str = "", reference: str = "", actor: Actor = SYSTEM) -> dict[int, tuple[int, int]]:
+    """Apply every change: one conditional UPDATE per stock row in stock-row id order (each takes
+    that row's lock unless the caller holds it already), a ledger line for every change of on hand
+    (one INSERT for all), ``stock.changed`` for each row.  Answers the new (on_hand, reserved) by row.
+
+    Raises InsufficientStock naming the row that cannot take its change; rows before it in id
+    order stay changed, so the caller rolls back (the web layer does).  For changes that cannot
+    fail while the invariants hold: a commit, release or expiry of a held reservation.
+    """
+    merged = _merged(changes)
+    if any(change.on_hand and change.kind is None for change in merged):
+        raise ValueError("a change of on hand needs a movement kind")
+    connection = db.session.connection()
+    statement = _conditional_update()
+    now = clock.now()
+    done: dict[int, tuple[int, int]] = {}
+    for change in merged:
+        row = connection.execute(statement, {"level_id": change.level_id, "on_hand": change.on_hand, "reserved": change.reserved, "now": now}).first()
+        if row is None:
+            level = db.session.execute(select(StockLevel.on_hand, StockLevel.reserved).where(StockLevel.id == change.level_id)).one()
+            requested = -change.on_hand if change.on_hand < 0 else change.reserved
+            raise InsufficientStock([{"sku": change.sku, "requested": requested, "available": level.on_hand - level.reserved}])
+        done[change.level_id] = (row[0], row[1])
+        _sync_loaded(change.level_id, row[0], row[1])
+    movements = [
+        {"stock_level_id": c.level_id, "kind": c.kind, "quantity": c.on_hand, "on_hand_after": done[c.level_id][0], "counted": None,
+         "reason": reason or "", "reference": reference or "", **actor.columns(), "created_at": now}
+        for c in merged if c.on_hand
+    ]
+    if movements:
+        connection.execute(StockMovement.__table__.insert(), movements)
+    for change in merged:
+        on_hand, reserved = done[change.level_id]
+        emit("stock.changed", {"sku": change.sku, "store": store, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved})
+    return done
+
 
 def change_level(
     level: StockLevel,
@@ -117,17 +304,8 @@ def change_level(
     """
     if on_hand_delta and kind is None:
         raise ValueError("a change of on hand needs a movement kind")
-    table = StockLevel.__table__
-    result = db.session.execute(
-        update(table)
-        .where(
-            table.c.id == level.id,
-            table.c.on_hand + on_hand_delta >= table.c.reserved + reserved_delta,
-            table.c.reserved + reserved_delta >= 0,
-            table.c.on_hand + on_hand_delta >= 0,
-        )
-        .values(on_hand=table.c.on_hand + on_hand_delta, reserved=table.c.reserved + reserved_delta, updated_at=clock.now())
-        .returning(table.c.on_hand, table.c.reserved)
+    result = db.session.connection().execute(
+        _conditional_update(), {"level_id": level.id, "on_hand": on_hand_delta, "reserved": reserved_delta, "now": clock.now()}
     ).first()
     sku = sku or db.session.get(Variant, level.variant_id).sku
     if result is None:
@@ -185,14 +363,47 @@ def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str 
 
 
 def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cycle count", actor: Actor = SYSTEM) -> list[dict]:
-    """A cycle count of several SKUs at one location; answers each line's expected, counted and variance."""
+    """A cycle count of several SKUs at one location: on hand of each becomes what was counted (a
+    ``count`` ledger line holds the variance); answers each line's expected, counted and variance.
+
+    All lines or none.  Every line is checked before anything is locked: a ValidationError names
+    each bad line (``lines.1.sku`` for an unknown SKU or one counted twice, ``lines.0.counted`` for a
+    negative count).  Then all the rows are locked at once, in id order (``lock_levels``, creating
+    missing rows), so two counts naming the same SKUs in any order queue instead of deadlocking.
+    A line counted below what reservations hold is a Conflict listing every such line.
+    """
+    location = get_location(store)
+    if not counts:
+        raise ValidationError("a count needs at least one line", field="lines")
+    skus = [sku for sku, _ in counts]
+    variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_(set(skus)))).all())
+    errors: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    for index, (sku, counted) in enumerate(counts):
+        if sku not in variant_ids:
+            errors[f"lines.{index}.sku"] = [f"unknown SKU {sku!r}"]
+        elif sku in first_line:
+            errors[f"lines.{index}.sku"] = [f"{sku} is already counted on line {first_line[sku]}"]
+        first_line.setdefault(sku, index)
+        if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+            errors[f"lines.{index}.counted"] = ["a count cannot be negative" if isinstance(counted, int) else "must be a whole number"]
+    if errors:
+        raise ValidationError("some lines are not valid", details=errors)
+    levels = lock_levels([(variant_ids[sku], location.id) for sku in skus], create=True)
+    lines = [(index, sku, counted, levels[(variant_ids[sku], location.id)]) for index, (sku, counted) in enumerate(counts)]
+    held = [{"line": index, "sku": sku, "counted": counted, "reserved": level.reserved} for index, sku, counted, level in lines if counted < level.reserved]
+    if held:
+        raise Conflict(
+            "some counts are below what is held for reservations; release holds before recording them: "
+            + ", ".join(f"{h['sku']} (counted {h['counted']}, held {h['reserved']})" for h in held),
+            {"lines": held},
+        )
     results = []
-    for sku, counted in counts:
-        location = get_location(store)
-        variant = get_variant(sku)
-        before = lock_levels([(variant.id, location.id)], create=True)[(variant.id, location.id)].on_hand
-        level, _ = record_movement(store, sku, "count", counted, reason=reason, actor=actor)
+    for _, sku, counted, level in lines:
+        before = level.on_hand
+        change_level(level, on_hand_delta=counted - before, kind="count", counted=counted, reason=reason, actor=actor, sku=sku)
         results.append({"sku": sku, "expected": before, "counted": counted, "variance": counted - before})
+    db.session.flush()
     return results
 
 

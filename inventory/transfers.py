@@ -11,13 +11,28 @@ from core.errors import InsufficientStock, InvalidTransition, NotFound, Validati
 from core.outbox import emit, new_id
 
 from .models import Transfer, TransferLine, Variant
-from .stock import change_level, get_location, get_variant, lock_levels
+from .stock import change_level, get_location, lock_levels
+
+
+def _line_errors(lines: list[dict]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Quantities per SKU (repeated SKUs summed) and the errors naming each bad line."""
+    errors: dict[str, list[str]] = {}
+    wanted: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            errors[f"lines.{index}.quantity"] = ["must be a whole number of at least 1"]
+        else:
+            wanted[line["sku"]] = wanted.get(line["sku"], 0) + quantity
+    return errors, wanted
 
 
 def create_transfer(source: str, destination: str, lines: list[dict], reference: str = "", actor: Actor = SYSTEM) -> Transfer:
     """Send stock: a ``transfer_out`` ledger line per SKU at the source, all lines or none.
 
-    The units must be available (not held) at the source; every short line is reported together.
+    Every line is checked first (a ValidationError names each bad one: ``lines.1.sku``,
+    ``lines.0.quantity``); then the source rows are locked at once, in id order.  The units must
+    be available (not held) at the source; every short line is reported together (InsufficientStock).
     """
     src = get_location(source, field="source")
     dst = get_location(destination, field="destination")
@@ -25,13 +40,13 @@ def create_transfer(source: str, destination: str, lines: list[dict], reference:
         raise ValidationError("source and destination must differ", field="destination")
     if not lines:
         raise ValidationError("a transfer needs at least one line", field="lines")
-    wanted: dict[str, int] = {}
+    errors, wanted = _line_errors(lines)
+    variants = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_({line["sku"] for line in lines})))}
     for index, line in enumerate(lines):
-        get_variant(line["sku"], field=f"lines.{index}.sku")
-        if line["quantity"] < 1:
-            raise ValidationError("must be at least 1", field=f"lines.{index}.quantity")
-        wanted[line["sku"]] = wanted.get(line["sku"], 0) + line["quantity"]
-    variants = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(list(wanted))))}
+        if line["sku"] not in variants:
+            errors[f"lines.{index}.sku"] = [f"unknown SKU {line['sku']!r}"]
+    if errors:
+        raise ValidationError("some lines are not valid", details=errors)
     levels = lock_levels([(variants[s].id, src.id) for s in wanted])
     short = []
     for sku, quantity in wanted.items():
@@ -51,9 +66,16 @@ def create_transfer(source: str, destination: str, lines: list[dict], reference:
     return transfer
 
 
-def receive_transfer(public_id: str, received: dict[str, int] | None = None, actor: Actor = SYSTEM) -> Transfer:
-    """Receive a transfer at its destination (``transfer_in`` lines).  ``received`` maps SKU to the
-    units that arrived (default: all that were sent); a shortfall is recorded on the line."""
+def receive_transfer(public_id: str, lines: list[dict] | None = None, actor: Actor = SYSTEM) -> Transfer:
+    """Receive a transfer at its destination (``transfer_in`` lines).  ``lines`` ([{"sku",
+    "quantity"}]) are the units that arrived per SKU (default: all that were sent); a shortfall is
+    recorded on the transfer's line.
+
+    Locks the transfer first, then the destination's stock rows at once in id order (creating
+    missing ones).  Every line is checked before any stock is touched: a ValidationError names each
+    bad line (``lines.0.sku`` not on this transfer or given twice, ``lines.1.quantity`` out of range).
+    A transfer already received is InvalidTransition; an unknown one NotFound.
+    """
     transfer = db.session.scalar(
         select(Transfer).where(Transfer.public_id == public_id).options(selectinload(Transfer.lines)).with_for_update(of=Transfer)
     )
@@ -61,15 +83,24 @@ def receive_transfer(public_id: str, received: dict[str, int] | None = None, act
         raise NotFound(f"no transfer {public_id}")
     if transfer.status != "in_transit":
         raise InvalidTransition(f"transfer {public_id} is already {transfer.status}", {"status": transfer.status})
-    received = received or {}
-    unknown = set(received) - {line.variant.sku for line in transfer.lines}
-    if unknown:
-        raise ValidationError(f"not on this transfer: {', '.join(sorted(unknown))}", field="received")
+    sent = {line.variant.sku: line for line in transfer.lines}
+    received: dict[str, int] = {}
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines or []):
+        sku, quantity = line.get("sku"), line.get("quantity")
+        if sku not in sent:
+            errors[f"lines.{index}.sku"] = [f"{sku!r} is not on this transfer"]
+        elif sku in received:
+            errors[f"lines.{index}.sku"] = [f"{sku} is already received on an earlier line"]
+        elif not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 <= quantity <= sent[sku].quantity:
+            errors[f"lines.{index}.quantity"] = [f"must be between 0 and {sent[sku].quantity} (the units sent)"]
+        else:
+            received[sku] = quantity
+    if errors:
+        raise ValidationError("some lines are not valid", details=errors)
     levels = lock_levels([(line.variant_id, transfer.destination_id) for line in transfer.lines], create=True)
     for line in transfer.lines:
         quantity = received.get(line.variant.sku, line.quantity)
-        if not 0 <= quantity <= line.quantity:
-            raise ValidationError(f"received quantity for {line.variant.sku} must be between 0 and {line.quantity}", field="received")
         line.received_quantity = quantity
         if quantity:
             change_level(levels[(line.variant_id, transfer.destination_id)], on_hand_delta=quantity, kind="transfer_in", reference=transfer.public_id, reason=f"from {transfer.source.code}", actor=actor, sku=line.variant.sku)

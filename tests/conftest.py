@@ -65,6 +65,18 @@ def _empty_tables():
                 conn.execute(table.delete())
 
 
+@pytest.fixture
+def row_locks(backend):
+    """For tests that race real row locks: PostgreSQL only.  Skipped on SQLite (which has no row
+    locks: BEGIN IMMEDIATE serialises its writers), except under CI=true, where a missing
+    TEST_DATABASE_URL is a failure, not a skip."""
+    if backend != "postgresql":
+        if IN_CI:
+            pytest.fail("CI=true: this test races PostgreSQL row locks and needs TEST_DATABASE_URL")
+        pytest.skip("needs PostgreSQL row locks (set TEST_DATABASE_URL); SQLite serialises writers with BEGIN IMMEDIATE")
+    return backend
+
+
 @pytest.fixture(autouse=True)
 def ctx(app):
     """Every test gets empty tables and an application context."""

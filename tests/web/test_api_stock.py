@@ -198,3 +198,75 @@ def test_the_ledger_names_the_key_that_made_each_movement_as_a_reference(partner
     key_id = db.session.query(ApiKey).one().id
     lines = partner.get("/api/v1/stock/movements?store=S1&sku=JKT-M").get_json()["items"]
     assert lines[0]["actor"] == f"api_key:{key_id}"
+
+
+def test_count_errors_name_the_line_and_change_nothing(partner, shop):
+    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "NOPE", "counted": 1}]}, key="cc-bad-1")
+    assert response.status_code == 400, response.json
+    assert list(response.json["error"]["details"]) == ["lines.1.sku"], response.json
+    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "JKT-M", "counted": -1}]}, key="cc-bad-2")
+    assert response.status_code == 400 and list(response.json["error"]["details"]) == ["lines.1.counted"], response.json
+    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-M", "counted": 1}, {"sku": "JKT-M", "counted": 2}]}, key="cc-bad-3")
+    assert response.status_code == 400 and list(response.json["error"]["details"]) == ["lines.1.sku"], response.json
+    assert partner.get("/api/v1/stock/movements?store=S1&sku=JKT-S").json["items"][0]["reason"] == "test setup"
+
+
+def test_count_service_validates_every_line_before_it_counts_any(shop):
+    import inventory
+    from core.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        inventory.count_location("S1", [("JKT-S", 2), ("NOPE", 1), ("JKT-M", -1)])
+    assert caught.value.details == {"lines.1.sku": ["unknown SKU 'NOPE'"], "lines.2.counted": ["a count cannot be negative"]}
+    db.session.rollback()
+    assert [m.kind for m in inventory.movements("S1", "JKT-S")] == ["count"]
+
+
+def test_count_below_what_is_held_refuses_the_whole_count(partner, shop):
+    reserve(partner, "r-cc", [{"sku": "JKT-M", "quantity": 1}])
+    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 9}, {"sku": "JKT-M", "counted": 0}]}, key="cc-held")
+    assert response.status_code == 409, response.json
+    assert response.json["error"]["details"]["lines"] == [{"line": 1, "sku": "JKT-M", "counted": 0, "reserved": 1}]
+    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0]["on_hand"] == 3
+
+
+def test_transfer_receipt_errors_name_the_line(partner, shop):
+    sent = partner.post("/api/v1/transfers", json={"source": "WH", "destination": "S2", "lines": [{"sku": "JKT-M", "quantity": 4}]}, key="t-lines").json
+    for lines, field in [
+        ([{"sku": "JKT-M", "quantity": 1}, {"sku": "JKT-S", "quantity": 1}], "lines.1.sku"),
+        ([{"sku": "JKT-M", "quantity": 5}], "lines.0.quantity"),
+        ([{"sku": "JKT-M", "quantity": 1}, {"sku": "JKT-M", "quantity": 1}], "lines.1.sku"),
+    ]:
+        response = partner.post(f"/api/v1/transfers/{sent['id']}/receive", json={"lines": lines})
+        assert response.status_code == 400, response.json
+        assert list(response.json["error"]["details"]) == [field], response.json
+    assert partner.post(f"/api/v1/transfers/{sent['id']}/receive", json={"lines": [{"sku": "JKT-M", "quantity": 4}]}).status_code == 200
+
+
+def test_a_partner_key_reaches_only_its_own_reservations(client, partner, create_key, shop):
+    other = {"Authorization": f"Bearer {create_key('reservations:write', 'inventory:read', name='other partner')}"}
+    mine = reserve(partner, "own-1", [{"sku": "JKT-S", "quantity": 1}]).json["id"]
+    theirs = client.post("/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 1}]}, headers={**other, "Idempotency-Key": "their-1"}).json["id"]
+    for path in (f"/api/v1/reservations/{mine}/release", f"/api/v1/reservations/{mine}/commit"):
+        refused = client.post(path, headers=other)
+        assert refused.status_code == 404, refused.json
+        assert refused.json["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/reservations/{mine}", headers=other).status_code == 404
+    # the answer is the same as for a reservation that does not exist: existence does not leak
+    assert client.post("/api/v1/reservations/rsv_nope/release", headers=other).json["error"]["message"].replace("rsv_nope", mine) == \
+        client.post(f"/api/v1/reservations/{mine}/release", headers=other).json["error"]["message"]
+    assert partner.get(f"/api/v1/reservations/{mine}").json["status"] == "held"
+    assert partner.post(f"/api/v1/reservations/{theirs}/release").status_code == 404
+    assert client.post(f"/api/v1/reservations/{theirs}/release", headers=other).json["status"] == "released"
+    assert partner.post(f"/api/v1/reservations/{mine}/commit").json["status"] == "committed"
+    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0] == {"sku": "JKT-S", "store": "S1", "on_hand": 2, "reserved": 0, "available": 2}
+
+
+def test_staff_and_the_system_are_not_bound_to_the_key_that_made_a_hold(partner, shop):
+    import inventory
+    from core.actor import Actor
+
+    held = reserve(partner, "own-2", [{"sku": "JKT-S", "quantity": 1}]).json["id"]
+    assert inventory.get_reservation(held, actor=Actor("staff", 1)).public_id == held
+    assert inventory.get_reservation(held).public_id == held  # the system (expiry, CLI)
+    assert inventory.release_reservation(held, actor=Actor("staff", 1)).status == "released"

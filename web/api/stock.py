@@ -69,29 +69,29 @@ def create_reservation(data):
 @blp.route("/reservations/<reservation_id>", methods=["GET"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 def get_reservation(reservation_id):
-    """One reservation and its status."""
-    return inventory.reservation_payload(inventory.get_reservation(reservation_id))
+    """One reservation and its status. A partner key reaches only the reservations it made."""
+    return inventory.reservation_payload(inventory.get_reservation(reservation_id, actor=_actor()))
 
 
 @blp.route("/reservations/<reservation_id>/commit", methods=["POST"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 @blp.alt_response(422, schema=ErrorOut, description="released or expired")
 def commit_reservation(reservation_id):
-    """The held units leave on hand (a sale in the ledger). Safe to retry."""
+    """The held units leave on hand (a sale in the ledger). Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.commit_reservation(reservation_id, actor=_actor()))
 
 
 @blp.route("/reservations/<reservation_id>/release", methods=["POST"])
 @require_scope("reservations:write")
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
+@blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 @blp.alt_response(422, schema=ErrorOut, description="already committed")
 def release_reservation(reservation_id):
-    """The held units become available again. Safe to retry."""
+    """The held units become available again. Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.release_reservation(reservation_id, actor=_actor()))
 
 
@@ -139,6 +139,7 @@ def list_low_stock(args):
 @idempotent(required=True)
 @blp.arguments(CountIn)
 @blp.response(201, CountOut)
+@blp.alt_response(409, schema=ErrorOut, description="a line counted below what reservations hold (details.lines)")
 def create_count(data):
     """A cycle count of several SKUs at one location: each line's expected, counted and variance."""
     lines = inventory.count_location(data["store"], [(l["sku"], l["counted"]) for l in data["lines"]], data["reason"], actor=_actor())
@@ -161,11 +162,11 @@ def create_transfer(data):
 @require_scope("inventory:write")
 @blp.arguments(TransferReceiveIn)
 @blp.response(200, TransferOut)
+@blp.alt_response(400, schema=ErrorOut, description="a line names a SKU not on the transfer, twice, or too many units (details name the line)")
 @blp.alt_response(422, schema=ErrorOut, description="already received")
 def receive_transfer(data, transfer_id):
     """Receive a transfer at its destination (all units, or the `lines` that arrived)."""
-    received = {l["sku"]: l["quantity"] for l in data["lines"]} or None
-    return inventory.transfer_payload(inventory.receive_transfer(transfer_id, received, actor=_actor()))
+    return inventory.transfer_payload(inventory.receive_transfer(transfer_id, data["lines"] or None, actor=_actor()))
 
 
 @blp.route("/feeds/local-inventory", methods=["GET"])
