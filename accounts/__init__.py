@@ -6,6 +6,7 @@ to a staff member (an associate on an appointment, a cashier on an order).
 from .models import ROLE_SCOPES, ROLES, SCOPES, ApiKey, KioskDevice, Staff, settings, staff_store
 from .services import (
     authenticate_staff,
+    configure_passwords,
     create_api_key,
     create_staff,
     find_api_key,
@@ -19,6 +20,6 @@ from .services import (
 
 __all__ = [
     "ROLE_SCOPES", "ROLES", "SCOPES", "ApiKey", "KioskDevice", "Staff", "settings", "staff_store",
-    "authenticate_staff", "create_api_key", "create_staff", "find_api_key", "find_api_key_record", "find_kiosk",
+    "authenticate_staff", "configure_passwords", "create_api_key", "create_staff", "find_api_key", "find_api_key_record", "find_kiosk",
     "hash_secret", "register_kiosk", "revoke_api_key", "revoke_kiosk",
 ]

@@ -2,6 +2,7 @@
 and shown once."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -46,12 +47,28 @@ def create_staff(email: str, name: str, role: str, password: str, store_codes: l
     return staff
 
 
+def configure_passwords(method: str) -> None:
+    """Hash new passwords with ``method`` (werkzeug's notation, e.g. ``scrypt``) and compute, once per
+    process and method, the stand-in hash that ``authenticate_staff`` checks for an unknown email."""
+    settings["password_hash_method"] = method
+    _stand_in_hash(method)
+
+
+@functools.lru_cache(maxsize=4)
+def _stand_in_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
 def authenticate_staff(email: str, password: str) -> Staff | None:
+    """The active staff member with this email and password, else None.
+
+    Costs exactly one password hash whatever the outcome (unknown email, inactive account, wrong or
+    right password), so the time taken does not tell whether an account exists."""
     staff = db.session.scalar(select(Staff).where(Staff.email == (email or "").strip().lower()))
     if staff is None:
-        check_password_hash(generate_password_hash("timing"), password or "")  # same cost either way
+        check_password_hash(_stand_in_hash(settings["password_hash_method"]), password or "")
         return None
-    if not staff.active or not staff.check_password(password or ""):
+    if not staff.check_password(password or "") or not staff.active:
         return None
     return staff
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
-from .config import Config
+from .config import Config, ConfigurationError
 
 
 def create_app(config=None) -> Flask:
@@ -26,7 +26,17 @@ def create_app(config=None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "shelfside.db")
     if not app.config.get("SECRET_KEY"):
+        if app.config.get("ENV_NAME") == "production":
+            raise ConfigurationError(
+                "SECRET_KEY is not set: in production (SHELFSIDE_ENV=production) every machine must sign sessions with the same key. "
+                "Set SECRET_KEY, e.g. to the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
@@ -52,7 +62,8 @@ def create_app(config=None) -> Flask:
 
 
 def _instance_secret(instance_path: str) -> str:
-    """A secret key generated once and kept in the instance folder (shared by every worker)."""
+    """Development only: a secret key generated once and kept in the instance folder (shared by every worker
+    on this machine, but not by another machine, so production refuses to start without SECRET_KEY)."""
     path = os.path.join(instance_path, "secret_key")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -68,7 +79,7 @@ def register_extensions(app: Flask) -> None:
     import accounts  # noqa: F401  (every domain package's models on the metadata before Alembic looks)
     import inventory  # noqa: F401
 
-    accounts.settings["password_hash_method"] = app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)

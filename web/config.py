@@ -22,6 +22,15 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with this configuration (the message says what to set)."""
+
+
 def normalise_database_url(url: str | None) -> str | None:
     """Accept the URLs hosting providers hand out (postgres://, postgresql://) and use psycopg 3."""
     if not url:
@@ -34,7 +43,11 @@ def normalise_database_url(url: str | None) -> str | None:
 
 class Config:
     ENV_NAME = env_str("SHELFSIDE_ENV", "development")  # development | production
-    SECRET_KEY = env_str("SECRET_KEY")  # when unset: generated once into the instance folder
+    # required in production (the same on every machine); in development, when unset, generated once into the instance folder
+    SECRET_KEY = env_str("SECRET_KEY")
+    # how many proxies (load balancer, ingress) stand in front of the app and set X-Forwarded-For/-Proto/-Host;
+    # 0 trusts none of these headers (the client address is the socket's)
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
     SQLALCHEMY_DATABASE_URI = normalise_database_url(env_str("DATABASE_URL"))  # default: SQLite in the instance folder
     # no ping round-trip per request: connections are recycled before servers drop idle ones,
     # and a broken one fails that request only (the pool then discards it)

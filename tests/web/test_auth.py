@@ -114,3 +114,37 @@ def test_production_cookies_are_secure(monkeypatch):
     finally:
         monkeypatch.delenv("SHELFSIDE_ENV")
         importlib.reload(web.config)
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hash computations (werkzeug's one internal function behind generate and check)."""
+    import werkzeug.security
+
+    counted = []
+    real = werkzeug.security._hash_internal
+
+    def counting(*args, **kwargs):
+        counted.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    return counted
+
+
+def test_an_unknown_email_costs_one_password_hash_like_a_known_one(associate, hashes):
+    from accounts import authenticate_staff
+
+    outcomes = {}
+    for case, email, password in [
+        ("unknown email", "nobody@example.com", "correct-horse"),
+        ("wrong password", "ana@example.com", "wrong"),
+        ("right password", "ana@example.com", "correct-horse"),
+    ]:
+        hashes.clear()
+        outcomes[case] = (authenticate_staff(email, password) is not None, len(hashes))
+    associate.active = False
+    db.session.commit()
+    hashes.clear()
+    outcomes["inactive account"] = (authenticate_staff("ana@example.com", "correct-horse") is not None, len(hashes))
+    assert outcomes == {"unknown email": (False, 1), "wrong password": (False, 1), "right password": (True, 1), "inactive account": (False, 1)}
