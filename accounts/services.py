@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
@@ -15,7 +17,9 @@ from core.db import db
 from core.errors import NotFound, ValidationError
 from inventory import Location
 
-from .models import ROLES, SCOPES, ApiKey, KioskDevice, Staff, settings
+from .models import ROLES, SCOPES, ApiKey, KioskDevice, Staff, StaffSession, settings
+
+STAFF_TOKEN_PREFIX = "sst_"  # staff tokens; partner API keys start "ssk_"
 
 
 def hash_secret(secret: str) -> str:
@@ -70,6 +74,77 @@ def authenticate_staff(email: str, password: str) -> Staff | None:
         return None
     if not staff.check_password(password or "") or not staff.active:
         return None
+    return staff
+
+
+# --- staff sessions: browser sign-ins and staff tokens -------------------------------------------
+
+def start_staff_session(staff: Staff, kind: str, device: str = "", lifetime: timedelta | None = None) -> tuple[StaffSession, str]:
+    """A new session for ``staff`` (kind ``browser`` or ``token``); answers (record, its secret in clear —
+    shown once, only its hash is kept).  A token's secret starts with ``sst_``.  ``lifetime`` sets an
+    absolute expiry.  The staff member's long-dead sessions (ended or expired over a week ago) are
+    deleted on the way."""
+    if kind not in ("browser", "token"):
+        raise ValueError("a staff session is a browser session or a token")
+    now = clock.now()
+    db.session.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_id == staff.id,
+            or_(StaffSession.ended_at < now - timedelta(days=7), StaffSession.expires_at < now - timedelta(days=7)),
+        )
+    )
+    secret = (STAFF_TOKEN_PREFIX if kind == "token" else "") + secrets.token_urlsafe(32)
+    record = StaffSession(
+        staff_id=staff.id, kind=kind, secret_hash=hash_secret(secret), device=(device or "")[:200],
+        created_at=now, last_seen_at=now, expires_at=now + lifetime if lifetime else None,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record, secret
+
+
+def find_staff_session(secret: str, kind: str, idle_limit: timedelta) -> StaffSession | None:
+    """The live session of this kind with this secret, else None: a session that was ended (sign-out,
+    revoked token, deactivation), is past its expiry, was last used longer than ``idle_limit`` ago, or
+    belongs to an inactive staff member is never answered."""
+    if not secret or not isinstance(secret, str):
+        return None
+    record = db.session.scalar(select(StaffSession).where(StaffSession.secret_hash == hash_secret(secret), StaffSession.kind == kind))
+    now = clock.now()
+    if record is None or record.ended_at is not None or not record.staff.active:
+        return None
+    if (record.expires_at is not None and record.expires_at <= now) or record.last_seen_at + idle_limit <= now:
+        return None
+    return record
+
+
+def touch_staff_session(session_id: int, at=None) -> None:
+    """Record that a session was used at ``at`` (default now), unless it has ended meanwhile."""
+    db.session.execute(
+        update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(last_seen_at=at or clock.now())
+    )
+
+
+def end_staff_session(session_id: int) -> None:
+    """End one session now (sign-out, a revoked token): its cookie or token stops working, copies included."""
+    db.session.execute(update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(ended_at=clock.now()))
+
+
+def end_all_staff_sessions(staff: Staff) -> int:
+    """End every live session and token of ``staff``; answers how many were live."""
+    result = db.session.execute(update(StaffSession).where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None)).values(ended_at=clock.now()))
+    return result.rowcount
+
+
+def deactivate_staff(email: str) -> Staff:
+    """Deactivate the staff member with this email: they can no longer sign in, and every session and token
+    they hold ends now.  Deactivating twice is harmless.  NotFound for an unknown email."""
+    staff = db.session.scalar(select(Staff).where(Staff.email == (email or "").strip().lower()))
+    if staff is None:
+        raise NotFound(f"no staff member {email!r}")
+    staff.active = False
+    end_all_staff_sessions(staff)
+    db.session.flush()
     return staff
 
 

@@ -5,7 +5,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
@@ -139,6 +139,12 @@ def register_request_hooks(app: Flask) -> None:
     def mark_read_only():
         request.environ["shelfside.read_only_token"] = set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
 
+    @app.before_request
+    def load_the_user_afresh():
+        # Flask-Login caches the user on ``g``, which belongs to the app context: one held open across
+        # requests (a test, a script) must not carry a signed-out or deactivated user into the next one
+        g.pop("_login_user", None)
+
     @app.teardown_request
     def reset_read_only(_error=None):
         token = request.environ.pop("shelfside.read_only_token", None)
@@ -147,9 +153,12 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def commit_or_roll_back(response):
+        from .auth import record_session_use
+
         if response.status_code < 400:
             db.session.commit()
         else:
             db.session.rollback()
+        record_session_use()  # a staff session's last-seen time, in its own short transaction
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

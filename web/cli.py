@@ -35,6 +35,7 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(demo_info)
     app.cli.add_command(create_staff)
+    app.cli.add_command(deactivate_staff)
     app.cli.add_command(create_api_key)
     app.cli.add_command(list_api_keys)
     app.cli.add_command(revoke_api_key)
@@ -83,6 +84,17 @@ def create_staff(email, name, role, stores, password):
     with unit_of_work():
         staff = create(email, name, role, password, list(stores))
     click.echo(f"created {staff.role} {staff.email} for {', '.join(s.code for s in staff.stores) or 'all stores'}")
+
+
+@click.command("deactivate-staff")
+@click.argument("email")
+def deactivate_staff(email):
+    """Deactivate a staff account: no more sign-ins, and every session and staff token it holds ends now."""
+    from accounts import deactivate_staff as deactivate
+
+    with unit_of_work():
+        staff = deactivate(email)
+    click.echo(f"deactivated {staff.email}; its sessions and staff tokens have ended")
 
 
 @click.command("create-api-key")

@@ -66,6 +66,10 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     # only kiosks use permanent sessions (staff sessions end with the browser): a year per device
     PERMANENT_SESSION_LIFETIME = timedelta(days=env_int("KIOSK_SESSION_DAYS", 365))
+    # a staff sign-in (browser session or staff token) ends after this long unused: a working day; it is
+    # kept server-side, so signing out or deactivation also ends every copy of the cookie or token
+    STAFF_SESSION_IDLE_HOURS = env_float("STAFF_SESSION_IDLE_HOURS", 10)
+    STAFF_TOKEN_HOURS = env_float("STAFF_TOKEN_HOURS", 12)  # a staff token's absolute lifetime
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; tablets stay open all day
     # webhook endpoints: any URL in development; https to public addresses when restricted
     WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")

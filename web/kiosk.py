@@ -8,13 +8,13 @@ and stock at this store — never staff or customer data, and no stock numbers b
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
-from flask_login import logout_user
 
 from core import db
 from core.errors import NotFound
 from inventory import list_categories, search_products
 
 from accounts import KioskDevice, find_kiosk
+from .auth import sign_out
 from .extensions import limiter
 from .tablet import PAGE_SIZE, exact_variant, product_cards, product_page, split_stock
 
@@ -55,8 +55,7 @@ def activate(token):
     device = find_kiosk(token)
     if device is None:
         return _not_set_up("This set-up link isn't valid any more.")
-    logout_user()
-    session.clear()
+    sign_out()
     session[SESSION_KEY] = device.id
     session.permanent = True
     return redirect(url_for(".home"))

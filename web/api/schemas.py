@@ -335,3 +335,22 @@ class LowStockItem(AvailabilityItem):
 class LowStockPage(Schema):
     items = fields.List(fields.Nested(LowStockItem))
     next_cursor = fields.String(allow_none=True)
+
+
+class StaffTokenIn(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    device = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "a name for the device, shown in lists"})
+
+
+class StaffOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    stores = fields.List(fields.String(), metadata={"description": "codes of the stores this staff member reaches (an admin: every store)"})
+
+
+class StaffTokenOut(Schema):
+    token = fields.String(metadata={"description": "shown once: send it as 'Authorization: Bearer <token>'"})
+    expires_at = fields.String()
+    staff = fields.Nested(StaffOut)
