@@ -7,6 +7,7 @@ import inventory
 from core.errors import NotFound, ValidationError
 
 from ..auth import require_scope
+from .access import brand_wide
 from .schemas import BarcodeLookupOut, ErrorOut, ProductIn, ProductOut, ProductPage, ProductQuery, StorePage
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Products, barcodes and stores")
@@ -15,6 +16,7 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Produc
 @blp.route("/products/<handle>", methods=["PUT"])
 @require_scope("inventory:write")
 @blp.arguments(ProductIn)
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductOut, description="updated (201 when created)")
 @blp.alt_response(400, schema=ErrorOut)
 @blp.alt_response(409, schema=ErrorOut, description="a SKU or barcode belongs to another product")
@@ -29,6 +31,7 @@ def put_product(data, handle):
 
 @blp.route("/products/<handle>", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductOut)
 @blp.alt_response(404, schema=ErrorOut)
 def get_product(handle):
@@ -39,6 +42,7 @@ def get_product(handle):
 @blp.route("/products", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(ProductQuery, location="query")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductPage)
 def list_products(args):
     """Search by name, SKU, barcode or attribute (every word must match); cursor-paged by `next_cursor`."""
@@ -49,6 +53,7 @@ def list_products(args):
 
 @blp.route("/barcodes/<code>", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, BarcodeLookupOut)
 @blp.alt_response(404, schema=ErrorOut)
 def lookup_barcode(code):
@@ -61,6 +66,7 @@ def lookup_barcode(code):
 
 @blp.route("/stores", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the list of stores is the brand's")
 @blp.response(200, StorePage)
 def list_stores():
     """Stores and warehouses: codes, names, time zones."""

@@ -12,6 +12,7 @@ from core import clock
 
 from ..auth import current_principal, password_attempts
 from ..errors import ApiError
+from .access import brand_wide
 from .schemas import ErrorOut, StaffTokenIn, StaffTokenOut
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff tokens for native clients")
@@ -27,6 +28,7 @@ def reachable_store_codes(staff) -> list[str]:
 @blp.route("/staff/tokens", methods=["POST"])
 @password_attempts
 @blp.arguments(StaffTokenIn)
+@brand_wide("signing in comes before any store")
 @blp.response(201, StaffTokenOut)
 @blp.alt_response(401, schema=ErrorOut, description="the email and password don't match an active account")
 def create_staff_token(data):
@@ -48,6 +50,7 @@ def create_staff_token(data):
 
 
 @blp.route("/staff/tokens/current", methods=["DELETE"])
+@brand_wide("a staff member's own token")
 @blp.response(204)
 @blp.alt_response(401, schema=ErrorOut)
 @blp.alt_response(403, schema=ErrorOut, description="the request was not made with a staff token")

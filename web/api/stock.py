@@ -8,6 +8,7 @@ import inventory
 from core import clock
 
 from ..auth import current_principal, require_scope
+from .access import body_field, brand_wide, reservation_store, store_access, transfer_destination
 from .idempotency import idempotent
 from .schemas import (
     AvailabilityOut,
@@ -39,6 +40,7 @@ def _actor():
 @blp.route("/availability", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(AvailabilityQuery, location="query")
+@brand_wide("stock at every location is what the tablet shows any associate: here, at the other stores, online")
 @blp.response(200, AvailabilityOut)
 @blp.alt_response(400, schema=ErrorOut)
 def get_availability(args):
@@ -57,6 +59,7 @@ def get_availability(args):
 @require_scope("reservations:write")
 @idempotent(required=True)
 @blp.arguments(ReservationIn)
+@store_access(body_field("store"))
 @blp.response(201, ReservationOut)
 @blp.alt_response(409, schema=ErrorOut, description="insufficient_stock: details.lines lists sku, requested, available")
 @blp.alt_response(422, schema=ErrorOut, description="the Idempotency-Key was used with another request")
@@ -68,6 +71,7 @@ def create_reservation(data):
 
 @blp.route("/reservations/<reservation_id>", methods=["GET"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut)
 def get_reservation(reservation_id):
@@ -77,6 +81,7 @@ def get_reservation(reservation_id):
 
 @blp.route("/reservations/<reservation_id>/commit", methods=["POST"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut)
 @blp.alt_response(422, schema=ErrorOut, description="released or expired")
@@ -87,6 +92,7 @@ def commit_reservation(reservation_id):
 
 @blp.route("/reservations/<reservation_id>/release", methods=["POST"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut)
 @blp.alt_response(422, schema=ErrorOut, description="already committed")
@@ -99,6 +105,7 @@ def release_reservation(reservation_id):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(MovementIn)
+@store_access(body_field("store"))
 @blp.response(201, MovementOut)
 @blp.alt_response(409, schema=ErrorOut)
 def create_movement(data):
@@ -114,6 +121,7 @@ def create_movement(data):
 @blp.route("/stock/movements", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(LedgerQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, LedgerPage)
 def list_movements(args):
     """The ledger of one SKU at one location, newest first."""
@@ -123,6 +131,7 @@ def list_movements(args):
 @blp.route("/stock/low", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(LowStockQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, LowStockPage)
 def list_low_stock(args):
     """Low-stock signals: SKUs at a location whose available units are at or below their threshold."""
@@ -138,6 +147,7 @@ def list_low_stock(args):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(CountIn)
+@store_access(body_field("store"))
 @blp.response(201, CountOut)
 def create_count(data):
     """A cycle count of several SKUs at one location: each line's expected, counted and variance."""
@@ -149,6 +159,7 @@ def create_count(data):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(TransferIn)
+@store_access(body_field("source"))  # stock leaves the source: only its staff send it; the destination's receive it
 @blp.response(201, TransferOut)
 @blp.alt_response(409, schema=ErrorOut)
 def create_transfer(data):
@@ -160,6 +171,7 @@ def create_transfer(data):
 @blp.route("/transfers/<transfer_id>/receive", methods=["POST"])
 @require_scope("inventory:write")
 @blp.arguments(TransferReceiveIn)
+@store_access(transfer_destination)
 @blp.response(200, TransferOut)
 @blp.alt_response(422, schema=ErrorOut, description="already received")
 def receive_transfer(data, transfer_id):
@@ -171,6 +183,7 @@ def receive_transfer(data, transfer_id):
 @blp.route("/feeds/local-inventory", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(FeedQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, content_type="text/tab-separated-values", description="store_code, id, quantity, price, availability")
 def local_inventory_feed(args):
     """The local inventory feed for shopping search engines, as tab-separated text."""

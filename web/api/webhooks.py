@@ -8,6 +8,7 @@ from core.errors import ValidationError
 from core.outbox import delete_endpoint, list_endpoints, register_endpoint
 
 from ..auth import require_scope
+from .access import brand_wide
 from ..webhooks import refusal
 from .idempotency import idempotent
 from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
@@ -28,6 +29,7 @@ def check_webhook_url(url: str) -> None:
 @require_scope("webhooks:manage")
 @idempotent(required=False)
 @blp.arguments(WebhookEndpointIn)
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(201, WebhookEndpointCreated)
 @blp.alt_response(400, schema=ErrorOut)
 def create_endpoint(data):
@@ -38,6 +40,7 @@ def create_endpoint(data):
 
 @blp.route("/webhook-endpoints", methods=["GET"])
 @require_scope("webhooks:manage")
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(200, WebhookEndpointPage)
 def list_webhook_endpoints():
     """Registered endpoints (without their secrets)."""
@@ -46,6 +49,7 @@ def list_webhook_endpoints():
 
 @blp.route("/webhook-endpoints/<endpoint_id>", methods=["DELETE"])
 @require_scope("webhooks:manage")
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(204)
 @blp.alt_response(404, schema=ErrorOut)
 def remove_endpoint(endpoint_id):
