@@ -11,11 +11,19 @@ from sqlalchemy import text
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
 from .config import Config, ConfigurationError
+from .input import CheckedJSONProvider, CheckedRequest, check_request_input
+
+
+class ShelfsideFlask(Flask):
+    """Flask with the request input checked once (``web.input``): JSON parsed and refused centrally."""
+
+    request_class = CheckedRequest
+    json_provider_class = CheckedJSONProvider
 
 
 def create_app(config=None) -> Flask:
     """Build the app.  ``config`` is a Config subclass or a dict of overrides."""
-    app = Flask(__name__, instance_path=os.environ.get("SHELFSIDE_INSTANCE_PATH") or None, instance_relative_config=True)
+    app = ShelfsideFlask(__name__, instance_path=os.environ.get("SHELFSIDE_INSTANCE_PATH") or None, instance_relative_config=True)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -134,6 +142,8 @@ def register_commands(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     """One commit per request: a successful answer commits, anything else rolls back."""
+
+    app.before_request(check_request_input)  # first of ours: no view sees a NUL, a lone surrogate or JSON nested too deep
 
     @app.before_request
     def mark_read_only():

@@ -219,8 +219,9 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (a safe redirect after sign-in or a form), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if it is a path on this site (a safe redirect after sign-in or a form), else None.  A target
+    with control characters (a header injection attempt) is never one (``web.input`` refuses it first)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target

@@ -77,6 +77,9 @@ class Config:
     OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
+    # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190
+    MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 
     # flask-smorest / OpenAPI
     API_TITLE = "Shelfside API"

@@ -1,13 +1,12 @@
 """Catalogue endpoints: products, barcode look-up, stores."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 import inventory
 from core.errors import NotFound, ValidationError
 
 from ..auth import require_scope
 from .access import brand_wide
+from .blueprint import Blueprint
 from .schemas import BarcodeLookupOut, ErrorOut, ProductIn, ProductOut, ProductPage, ProductQuery, StorePage
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Products, barcodes and stores")

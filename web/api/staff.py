@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 import inventory
 from accounts import authenticate_staff, end_staff_session, start_staff_session
@@ -13,6 +12,7 @@ from core import clock
 from ..auth import current_principal, password_attempts
 from ..errors import ApiError
 from .access import brand_wide
+from .blueprint import Blueprint
 from .schemas import ErrorOut, StaffTokenIn, StaffTokenOut
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff tokens for native clients")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
-from flask_smorest import Blueprint
 
 import inventory
 from core import clock
 
 from ..auth import current_principal, require_scope
 from .access import body_field, brand_wide, reservation_store, store_access, transfer_destination
+from .blueprint import Blueprint
 from .idempotency import idempotent
 from .schemas import (
     AvailabilityOut,

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from core.errors import ValidationError
 from core.outbox import delete_endpoint, list_endpoints, register_endpoint
 
 from ..auth import require_scope
-from .access import brand_wide
 from ..webhooks import refusal
+from .access import brand_wide
+from .blueprint import Blueprint
 from .idempotency import idempotent
 from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
 
