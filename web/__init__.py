@@ -58,6 +58,11 @@ def create_app(config=None) -> Flask:
         connect_args.setdefault("options", "-c max_parallel_workers_per_gather=0")
         options["connect_args"] = connect_args
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config.get("RATELIMIT_STORAGE_URI") == "database://":
+        options = {key: value for key, value in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if key != "pool_size"}
+        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            options["pool_size"] = 2  # one short statement per rate-limited request
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"url": app.config["SQLALCHEMY_DATABASE_URI"], "engine_options": options}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -55,7 +55,8 @@ class Config:
     # verified API keys are remembered this long per process; a revoked key stops working within it
     API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
     REDIS_URL = env_str("REDIS_URL")
-    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
+    # Redis when configured; else counters in the app's own database (core.rate_limits), shared by every process
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "database://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
     PUBLIC_RATE_LIMIT = env_str("PUBLIC_RATE_LIMIT", "300 per minute")

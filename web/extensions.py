@@ -6,6 +6,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
+import core.rate_limits  # noqa: F401  (registers the database:// rate-limit storage and its table)
 from core.db import db  # noqa: F401  (re-exported for convenience)
 
 migrate = Migrate()

@@ -1,4 +1,4 @@
-"""staff sessions: browser sign-ins and staff tokens, ended server-side
+"""staff sessions (browser sign-ins and staff tokens, ended server-side); rate-limit counters in the database
 
 Revision ID: d3a8c5f0b912
 Revises: b7d1e4a92c10
@@ -35,7 +35,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_staff_session_staff_id'), ['staff_id'], unique=False)
 
 
+    op.create_table('rate_limit_counter',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counter'))
+    )
+
+
 def downgrade():
+    op.drop_table('rate_limit_counter')
     with op.batch_alter_table('staff_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_session_staff_id'))
     op.drop_table('staff_session')
