@@ -118,13 +118,12 @@ class KioskDevice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the current activation link's token
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    token_used_at: Mapped[object | None] = mapped_column(UTCDateTime)  # activation links work once
 
     location: Mapped[Location] = relationship(lazy="joined")
-
-
 
     @property
     def actor(self) -> Actor:

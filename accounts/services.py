@@ -207,7 +207,8 @@ def revoke_kiosk(device_id: int) -> KioskDevice:
 
 
 def register_kiosk(store_code: str, name: str, token: str | None = None) -> tuple[KioskDevice, str]:
-    """Register a kiosk bound to one store; answers (device, activation token in clear — shown once)."""
+    """Register a kiosk bound to one store; answers (device, activation token in clear — shown once, and
+    good for one activation)."""
     location = db.session.scalar(select(Location).where(Location.code == store_code, Location.kind == "store"))
     if location is None:
         raise ValidationError(f"unknown store {store_code!r}", field="store")
@@ -219,9 +220,45 @@ def register_kiosk(store_code: str, name: str, token: str | None = None) -> tupl
 
 
 def find_kiosk(token: str) -> KioskDevice | None:
+    """The unrevoked kiosk this activation token was issued to (used or not), else None.  Activating takes
+    ``activate_kiosk``."""
     if not token:
         return None
     device = db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_secret(token)))
     if device is None or device.revoked_at is not None:
         return None
     return device
+
+
+def activate_kiosk(token: str) -> KioskDevice | None:
+    """Use an activation token: the kiosk it belongs to when it is unused and the kiosk not revoked, else None.
+
+    A token works once: it is marked used in the same statement that checks it is unused, so of two
+    browsers activating with one token at the same moment exactly one gets the kiosk.  A second screen
+    needs a new link (``issue_kiosk_link``)."""
+    if not token or not isinstance(token, str):
+        return None
+    used = db.session.execute(
+        update(KioskDevice)
+        .where(KioskDevice.token_hash == hash_secret(token), KioskDevice.token_used_at.is_(None), KioskDevice.revoked_at.is_(None))
+        .values(token_used_at=clock.now())
+    )
+    if used.rowcount != 1:
+        return None
+    return db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_secret(token)).execution_options(populate_existing=True))
+
+
+def issue_kiosk_link(device_id: int, token: str | None = None) -> tuple[KioskDevice, str]:
+    """A fresh activation token for an existing kiosk (a new or reset screen); answers (device, token in clear —
+    shown once).  The kiosk's previous link stops working; screens already activated keep working.
+    NotFound for an unknown kiosk, ValidationError for a revoked one."""
+    device = db.session.get(KioskDevice, device_id)
+    if device is None:
+        raise NotFound(f"no kiosk with id {device_id}")
+    if device.revoked_at is not None:
+        raise ValidationError(f"kiosk {device_id} is revoked; register a new one with create-kiosk", field="kiosk")
+    token = token or "kio_" + secrets.token_urlsafe(24)
+    device.token_hash = hash_secret(token)
+    device.token_used_at = None
+    db.session.flush()
+    return device, token

@@ -64,6 +64,11 @@ def create_app(config=None) -> Flask:
             options["pool_size"] = 2  # one short statement per rate-limited request
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"url": app.config["SQLALCHEMY_DATABASE_URI"], "engine_options": options}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .access_log import MaskSecrets
+
+    for name in ("werkzeug", "shelfside"):  # the development server's request log, the app's error log
+        if not any(isinstance(f, MaskSecrets) for f in logging.getLogger(name).filters):
+            logging.getLogger(name).addFilter(MaskSecrets())
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     register_extensions(app)
@@ -152,7 +157,9 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def mark_read_only():
-        request.environ["shelfside.read_only_token"] = set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
+        view = app.view_functions.get(request.endpoint)
+        read_only = request.method in ("GET", "HEAD", "OPTIONS") and not getattr(view, "writes_on_get", False)
+        request.environ["shelfside.read_only_token"] = set_read_only_transactions(read_only)
 
     @app.before_request
     def load_the_user_afresh():

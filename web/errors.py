@@ -139,7 +139,7 @@ def register_errorhandlers(app):
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request.path)  # activation tokens masked (web.access_log)
         db.session.rollback()
         if app.config.get("PROPAGATE_UNEXPECTED"):
             raise error

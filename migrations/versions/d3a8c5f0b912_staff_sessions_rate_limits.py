@@ -1,4 +1,5 @@
-"""staff sessions (browser sign-ins and staff tokens, ended server-side); rate-limit counters in the database
+"""staff sessions (browser sign-ins and staff tokens, ended server-side); rate-limit counters in the database;
+kiosk activation links used once
 
 Revision ID: d3a8c5f0b912
 Revises: b7d1e4a92c10
@@ -41,9 +42,15 @@ def upgrade():
     sa.Column('expires_at', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counter'))
     )
+    with op.batch_alter_table('kiosk_device', schema=None) as batch_op:
+        # links issued before this revision may have been used already: treat them as used (issue new ones)
+        batch_op.add_column(sa.Column('token_used_at', sa.DateTime(timezone=True), nullable=True))
+    op.execute(sa.text("UPDATE kiosk_device SET token_used_at = created_at"))
 
 
 def downgrade():
+    with op.batch_alter_table('kiosk_device', schema=None) as batch_op:
+        batch_op.drop_column('token_used_at')
     op.drop_table('rate_limit_counter')
     with op.batch_alter_table('staff_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_session_staff_id'))
