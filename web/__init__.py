@@ -113,12 +113,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from . import auth, kiosk, tablet
-    from .api import BLUEPRINTS
+    from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
     for blueprint in BLUEPRINTS:
         csrf.exempt(blueprint)  # API keys need no CSRF; staff sessions are checked in web.auth
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tablet.bp)
     app.register_blueprint(kiosk.bp)

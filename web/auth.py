@@ -231,8 +231,15 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-# one counter per client for every way of trying a password: the sign-in form and staff tokens
-password_attempts = limiter.shared_limit(_login_limit, scope="password-attempts", methods=["POST"])
+_password_attempts = limiter.shared_limit(_login_limit, scope="password-attempts", methods=["POST"])
+
+
+def password_attempts(view):
+    """Rate-limit a view that checks a password: one LOGIN_RATE_LIMIT counter per client for every way of
+    trying one (the sign-in form, staff tokens)."""
+    limited = _password_attempts(view)
+    limited._rate_limited = True  # documented (429) by web.api.blueprint
+    return limited
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -88,14 +88,16 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI at /api/v1/docs is served from the app's own files (web/api/docs.py), not a CDN
     API_SPEC_OPTIONS = {
         "info": {"description": "Live inventory, reservations and catalogue for stores and the e-commerce site."},
         "components": {
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "Partner API key (`flask --app web create-api-key`)"},
-                "staffSession": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "apiKey": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "A partner API key (`ssk_…`, from `flask --app web create-api-key`) or a staff token (`sst_…`, from POST /staff/tokens)",
+                },
+                "staffSession": {"type": "apiKey", "in": "cookie", "name": "session", "description": "The tablet's session; writes also need X-CSRFToken"},
             }
         },
         "security": [{"apiKey": []}, {"staffSession": []}],

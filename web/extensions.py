@@ -16,7 +16,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 class ShelfsideApi(Api):
-    """flask-smorest's Api, with errors in Shelfside's envelope (see ``web.errors``)."""
+    """flask-smorest's Api, with errors in Shelfside's envelope (see ``web.errors``), answered and documented."""
+
+    @property
+    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's name; imported late: the schemas import the domain packages
+        from .api.schemas import ErrorOut
+
+        return ErrorOut
 
     def handle_http_exception(self, error):
         from .errors import render_http_exception

@@ -16,8 +16,8 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Produc
 @require_scope("inventory:write")
 @blp.arguments(ProductIn)
 @brand_wide("the catalogue is the brand's")
-@blp.response(200, ProductOut, description="updated (201 when created)")
-@blp.alt_response(400, schema=ErrorOut)
+@blp.response(200, ProductOut, description="updated")
+@blp.alt_response(201, schema=ProductOut, description="created", success=True)
 @blp.alt_response(409, schema=ErrorOut, description="a SKU or barcode belongs to another product")
 def put_product(data, handle):
     """Create or replace a product with its variants (idempotent upsert by handle)."""
@@ -32,7 +32,6 @@ def put_product(data, handle):
 @require_scope("inventory:read")
 @brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductOut)
-@blp.alt_response(404, schema=ErrorOut)
 def get_product(handle):
     """One product with variants, prices and barcodes."""
     return inventory.get_product(handle)
@@ -54,7 +53,6 @@ def list_products(args):
 @require_scope("inventory:read")
 @brand_wide("the catalogue is the brand's")
 @blp.response(200, BarcodeLookupOut)
-@blp.alt_response(404, schema=ErrorOut)
 def lookup_barcode(code):
     """The variant a scanned EAN-13 or UPC-A belongs to (either form of a UPC-A)."""
     variant = inventory.find_variant_by_barcode(code)

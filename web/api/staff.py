@@ -26,6 +26,7 @@ def reachable_store_codes(staff) -> list[str]:
 
 
 @blp.route("/staff/tokens", methods=["POST"])
+@blp.doc(security=[])
 @password_attempts
 @blp.arguments(StaffTokenIn)
 @brand_wide("signing in comes before any store")
@@ -50,6 +51,7 @@ def create_staff_token(data):
 
 
 @blp.route("/staff/tokens/current", methods=["DELETE"])
+@blp.doc(security=[{"apiKey": []}])
 @brand_wide("a staff member's own token")
 @blp.response(204)
 @blp.alt_response(401, schema=ErrorOut)

@@ -42,7 +42,6 @@ def _actor():
 @blp.arguments(AvailabilityQuery, location="query")
 @brand_wide("stock at every location is what the tablet shows any associate: here, at the other stores, online")
 @blp.response(200, AvailabilityOut)
-@blp.alt_response(400, schema=ErrorOut)
 def get_availability(args):
     """On hand, reserved and available for up to 200 SKUs (`sku` repeated or comma-separated), at one store or every location."""
     skus = [s.strip() for value in args["sku"] for s in value.split(",") if s.strip()]
@@ -62,7 +61,6 @@ def get_availability(args):
 @store_access(body_field("store"))
 @blp.response(201, ReservationOut)
 @blp.alt_response(409, schema=ErrorOut, description="insufficient_stock: details.lines lists sku, requested, available")
-@blp.alt_response(422, schema=ErrorOut, description="the Idempotency-Key was used with another request")
 def create_reservation(data):
     """Hold stock for an online order or a pickup: all lines or none. Needs `Idempotency-Key`."""
     reservation = inventory.reserve(data["store"], data["lines"], data["kind"], data["reference"], data["expires_in"], actor=_actor())
@@ -73,7 +71,6 @@ def create_reservation(data):
 @require_scope("reservations:write")
 @store_access(reservation_store)
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
 def get_reservation(reservation_id):
     """One reservation and its status."""
     return inventory.reservation_payload(inventory.get_reservation(reservation_id))
@@ -83,8 +80,7 @@ def get_reservation(reservation_id):
 @require_scope("reservations:write")
 @store_access(reservation_store)
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
-@blp.alt_response(422, schema=ErrorOut, description="released or expired")
+@blp.alt_response(422, schema=ErrorOut, description="released or expired (`invalid_transition`)")
 def commit_reservation(reservation_id):
     """The held units leave on hand (a sale in the ledger). Safe to retry."""
     return inventory.reservation_payload(inventory.commit_reservation(reservation_id, actor=_actor()))
@@ -94,8 +90,7 @@ def commit_reservation(reservation_id):
 @require_scope("reservations:write")
 @store_access(reservation_store)
 @blp.response(200, ReservationOut)
-@blp.alt_response(404, schema=ErrorOut)
-@blp.alt_response(422, schema=ErrorOut, description="already committed")
+@blp.alt_response(422, schema=ErrorOut, description="already committed (`invalid_transition`)")
 def release_reservation(reservation_id):
     """The held units become available again. Safe to retry."""
     return inventory.reservation_payload(inventory.release_reservation(reservation_id, actor=_actor()))
@@ -107,7 +102,7 @@ def release_reservation(reservation_id):
 @blp.arguments(MovementIn)
 @store_access(body_field("store"))
 @blp.response(201, MovementOut)
-@blp.alt_response(409, schema=ErrorOut)
+@blp.alt_response(409, schema=ErrorOut, description="the change would take on hand below zero or below the units held (`insufficient_stock`, `conflict`)")
 def create_movement(data):
     """Receive, adjust (signed) or count (sets on hand, records the variance). Needs `Idempotency-Key`."""
     level, movement = inventory.record_movement(data["store"], data["sku"], data["kind"], data["quantity"], data["reason"], data["reference"], actor=_actor())
@@ -149,6 +144,7 @@ def list_low_stock(args):
 @blp.arguments(CountIn)
 @store_access(body_field("store"))
 @blp.response(201, CountOut)
+@blp.alt_response(409, schema=ErrorOut, description="a count below the units held for reservations")
 def create_count(data):
     """A cycle count of several SKUs at one location: each line's expected, counted and variance."""
     lines = inventory.count_location(data["store"], [(l["sku"], l["counted"]) for l in data["lines"]], data["reason"], actor=_actor())
@@ -161,7 +157,7 @@ def create_count(data):
 @blp.arguments(TransferIn)
 @store_access(body_field("source"))  # stock leaves the source: only its staff send it; the destination's receive it
 @blp.response(201, TransferOut)
-@blp.alt_response(409, schema=ErrorOut)
+@blp.alt_response(409, schema=ErrorOut, description="not enough available at the source (`insufficient_stock`)")
 def create_transfer(data):
     """Send stock from one location to another (out at the source now). Needs `Idempotency-Key`."""
     transfer = inventory.create_transfer(data["source"], data["destination"], data["lines"], data["reference"], actor=_actor())
@@ -173,7 +169,7 @@ def create_transfer(data):
 @blp.arguments(TransferReceiveIn)
 @store_access(transfer_destination)
 @blp.response(200, TransferOut)
-@blp.alt_response(422, schema=ErrorOut, description="already received")
+@blp.alt_response(422, schema=ErrorOut, description="already received (`invalid_transition`)")
 def receive_transfer(data, transfer_id):
     """Receive a transfer at its destination (all units, or the `lines` that arrived)."""
     received = {l["sku"]: l["quantity"] for l in data["lines"]} or None

@@ -31,7 +31,6 @@ def check_webhook_url(url: str) -> None:
 @blp.arguments(WebhookEndpointIn)
 @brand_wide("webhook endpoints are the brand's integration")
 @blp.response(201, WebhookEndpointCreated)
-@blp.alt_response(400, schema=ErrorOut)
 def create_endpoint(data):
     """Register a URL for events; the answer carries the signing `secret`, shown this once."""
     check_webhook_url(data["url"])
@@ -51,7 +50,6 @@ def list_webhook_endpoints():
 @require_scope("webhooks:manage")
 @brand_wide("webhook endpoints are the brand's integration")
 @blp.response(204)
-@blp.alt_response(404, schema=ErrorOut)
 def remove_endpoint(endpoint_id):
     """Stop sending to an endpoint; its pending deliveries are dropped."""
     delete_endpoint(endpoint_id)
