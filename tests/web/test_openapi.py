@@ -90,3 +90,10 @@ def test_the_docs_page_loads_only_same_origin_assets_and_they_are_served(client)
     assert client.get(spec_url).json["openapi"].startswith("3.")
     assert client.get("/api/v1/docs/assets/oauth2-redirect.html").status_code == 404
     assert client.get("/api/v1/docs/assets/../../../etc/passwd").status_code == 404
+
+
+def test_webhook_event_types_are_listed_in_full(spec):
+    from core.outbox import event_types
+
+    items = resolve(spec, spec["components"]["schemas"]["WebhookEndpointIn"])["properties"]["events"]["items"]
+    assert set(items["enum"]) == {*event_types(), "*"}
