@@ -132,7 +132,8 @@ def end_staff_session(session_id: int) -> None:
 
 def end_all_staff_sessions(staff: Staff) -> int:
     """End every live session and token of ``staff``; answers how many were live."""
-    result = db.session.execute(update(StaffSession).where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None)).values(ended_at=clock.now()))
+    live = update(StaffSession).where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
+    result = db.session.execute(live.values(ended_at=clock.now()))
     return result.rowcount
 
 

@@ -84,8 +84,9 @@ class DatabaseStorage(Storage):
         return count
 
     def _row(self, key: str):
+        table = rate_limit_counter
         with self.engine.connect() as connection:
-            return connection.execute(select(rate_limit_counter.c.count, rate_limit_counter.c.expires_at).where(rate_limit_counter.c.key == key)).first()
+            return connection.execute(select(table.c.count, table.c.expires_at).where(table.c.key == key)).first()
 
     def get(self, key: str) -> int:
         row = self._row(key)

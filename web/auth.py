@@ -1,4 +1,5 @@
-"""Who is calling: staff sessions (login page), partner API keys, kiosk devices."""
+"""Who is calling: staff sessions (login page; kept server-side, see ``accounts.StaffSession``), staff tokens of
+native clients, partner API keys, kiosk devices."""
 from __future__ import annotations
 
 import logging
@@ -125,7 +126,8 @@ def _staff_principal(staff: Staff, session_id: int | None, via: str) -> Principa
 
 
 def current_principal() -> Principal | None:
-    """The caller of an API request: a Bearer API key first, else the staff session."""
+    """The caller of an API request: a Bearer credential first (``sst_…`` a staff token, else a partner API key;
+    401 when unknown, expired or revoked), else the staff session cookie (writes need its CSRF token)."""
     # kept on the request, not on ``g``: ``g`` belongs to the app context, which a test (or a
     # script) may hold open across several requests
     if "shelfside.principal" in request.environ:

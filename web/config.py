@@ -95,9 +95,12 @@ class Config:
             "securitySchemes": {
                 "apiKey": {
                     "type": "http", "scheme": "bearer",
-                    "description": "A partner API key (`ssk_…`, from `flask --app web create-api-key`) or a staff token (`sst_…`, from POST /staff/tokens)",
+                    "description": "A partner API key (`ssk_…`, from `flask --app web create-api-key`) "
+                                   "or a staff token (`sst_…`, from POST /staff/tokens)",
                 },
-                "staffSession": {"type": "apiKey", "in": "cookie", "name": "session", "description": "The tablet's session; writes also need X-CSRFToken"},
+                "staffSession": {
+                    "type": "apiKey", "in": "cookie", "name": "session", "description": "The tablet's session; writes also need X-CSRFToken",
+                },
             }
         },
         "security": [{"apiKey": []}, {"staffSession": []}],

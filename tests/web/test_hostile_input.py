@@ -49,12 +49,13 @@ def probes(rule, method):
     if rule.arguments:
         yield "NUL in a path segment", dict(method=method, path=fill(rule, "%00"))
     if method in ("POST", "PUT", "PATCH", "DELETE"):
-        yield "NUL in JSON values", dict(method=method, path=path, json={**{name: "a\u0000b" for name in FIELDS},
-                                                                          "lines": [{"sku": "\u0000", "quantity": 1, "counted": 1}], "events": ["\u0000"]})
+        values = {**{name: "a\u0000b" for name in FIELDS}, "lines": [{"sku": "\u0000", "quantity": 1, "counted": 1}], "events": ["\u0000"]}
+        yield "NUL in JSON values", dict(method=method, path=path, json=values)
         yield "NUL in a JSON key", dict(method=method, path=path, json={"store\u0000": "S1", "lines": [{"sku\u0000": "x"}]})
         yield "10,000-deep JSON", dict(method=method, path=path, data=DEEP, content_type="application/json")
         surrogates = ('{"store": "S1", "title": "\\ud800", "url": "http://x/\\ud800", "email": "\\ud800", "password": "\\ud800", '
-                      '"lines": [{"sku": "\\udfff", "quantity": 1, "counted": 1}], "variants": [{"sku": "\\ud800", "price": {"amount": 1, "currency": "EUR"}}]}')
+                      '"lines": [{"sku": "\\udfff", "quantity": 1, "counted": 1}], '
+                      '"variants": [{"sku": "\\ud800", "price": {"amount": 1, "currency": "EUR"}}]}')
         yield "a lone surrogate", dict(method=method, path=path, data=surrogates, content_type="application/json")
         yield "NUL in a form", dict(method=method, path=path, data={name: "a\x00b" for name in FIELDS})
 

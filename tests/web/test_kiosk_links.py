@@ -128,7 +128,9 @@ def test_gunicorns_access_log_shows_no_activation_token(tmp_path):
                 answer = requests.get(f"http://127.0.0.1:{port}/kiosk/activate/{token}", allow_redirects=False, timeout=5)
                 break
             except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read().decode()[-2000:] if server.poll() is not None else "gunicorn did not start"
+                if server.poll() is not None:
+                    pytest.fail("gunicorn stopped: " + server.stderr.read().decode()[-2000:])
+                assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
         assert answer.status_code == 302
     finally:

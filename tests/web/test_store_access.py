@@ -42,9 +42,11 @@ ROUTES = {
     "GET /stock/movements": ("associate", lambda w, s: ("GET", f"/api/v1/stock/movements?store={s}&sku=JKT-M", None)),
     "GET /stock/low": ("associate", lambda w, s: ("GET", f"/api/v1/stock/low?store={s}", None)),
     "GET /feeds/local-inventory": ("associate", lambda w, s: ("GET", f"/api/v1/feeds/local-inventory?store={s}", None)),
-    "POST /stock/movements": ("manager", lambda w, s: ("POST", "/api/v1/stock/movements", {"store": s, "sku": "JKT-M", "kind": "adjust", "quantity": -1})),
+    "POST /stock/movements": ("manager", lambda w, s: ("POST", "/api/v1/stock/movements",
+                                                       {"store": s, "sku": "JKT-M", "kind": "adjust", "quantity": -1})),
     "POST /stock/counts": ("manager", lambda w, s: ("POST", "/api/v1/stock/counts", {"store": s, "lines": [{"sku": "JKT-M", "counted": 7}]})),
-    "POST /transfers": ("manager", lambda w, s: ("POST", "/api/v1/transfers", {"source": s, "destination": other(s), "lines": [{"sku": "JKT-M", "quantity": 1}]})),
+    "POST /transfers": ("manager", lambda w, s: ("POST", "/api/v1/transfers",
+                                                 {"source": s, "destination": other(s), "lines": [{"sku": "JKT-M", "quantity": 1}]})),
     "POST /transfers/{id}/receive": ("manager", lambda w, s: ("POST", f"/api/v1/transfers/{w['incoming'][s]}/receive", {})),
 }
 EMAILS = {"associate": "ana@example.com", "manager": "max@example.com", "admin": "sofia@example.com"}

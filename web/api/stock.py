@@ -102,7 +102,7 @@ def release_reservation(reservation_id):
 @blp.arguments(MovementIn)
 @store_access(body_field("store"))
 @blp.response(201, MovementOut)
-@blp.alt_response(409, schema=ErrorOut, description="the change would take on hand below zero or below the units held (`insufficient_stock`, `conflict`)")
+@blp.alt_response(409, schema=ErrorOut, description="on hand would go below zero or below the units held (`insufficient_stock`, `conflict`)")
 def create_movement(data):
     """Receive, adjust (signed) or count (sets on hand, records the variance). Needs `Idempotency-Key`."""
     level, movement = inventory.record_movement(data["store"], data["sku"], data["kind"], data["quantity"], data["reason"], data["reference"], actor=_actor())

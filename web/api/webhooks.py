@@ -11,7 +11,7 @@ from ..webhooks import refusal
 from .access import brand_wide
 from .blueprint import Blueprint
 from .idempotency import idempotent
-from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
+from .schemas import WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Webhook endpoints")
 
