@@ -75,6 +75,27 @@ class Staff(db.Model):
         return check_password_hash(self.password_hash, password)
 
 
+class StaffSession(db.Model):
+    """One signed-in staff device: a browser session (its secret in the signed cookie) or a staff token
+    for a native client (``sst_…``, sent as ``Authorization: Bearer``).  Only the secret's hash is kept.
+    Valid while not ended, not past ``expires_at``, used within the idle limit, and the staff member active."""
+
+    __tablename__ = "staff_session"
+    __table_args__ = (CheckConstraint("kind in ('browser', 'token')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[Staff] = relationship(lazy="joined")
+
+
 class ApiKey(db.Model):
     __tablename__ = "api_key"
 
@@ -97,13 +118,12 @@ class KioskDevice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the current activation link's token
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    token_used_at: Mapped[object | None] = mapped_column(UTCDateTime)  # activation links work once
 
     location: Mapped[Location] = relationship(lazy="joined")
-
-
 
     @property
     def actor(self) -> Actor:

@@ -2,11 +2,14 @@
 and shown once."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
@@ -14,7 +17,9 @@ from core.db import db
 from core.errors import NotFound, ValidationError
 from inventory import Location
 
-from .models import ROLES, SCOPES, ApiKey, KioskDevice, Staff, settings
+from .models import ROLES, SCOPES, ApiKey, KioskDevice, Staff, StaffSession, settings
+
+STAFF_TOKEN_PREFIX = "sst_"  # staff tokens; partner API keys start "ssk_"
 
 
 def hash_secret(secret: str) -> str:
@@ -46,13 +51,101 @@ def create_staff(email: str, name: str, role: str, password: str, store_codes: l
     return staff
 
 
+def configure_passwords(method: str) -> None:
+    """Hash new passwords with ``method`` (werkzeug's notation, e.g. ``scrypt``) and compute, once per
+    process and method, the stand-in hash that ``authenticate_staff`` checks for an unknown email."""
+    settings["password_hash_method"] = method
+    _stand_in_hash(method)
+
+
+@functools.lru_cache(maxsize=4)
+def _stand_in_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
 def authenticate_staff(email: str, password: str) -> Staff | None:
+    """The active staff member with this email and password, else None.
+
+    Costs exactly one password hash whatever the outcome (unknown email, inactive account, wrong or
+    right password), so the time taken does not tell whether an account exists."""
     staff = db.session.scalar(select(Staff).where(Staff.email == (email or "").strip().lower()))
     if staff is None:
-        check_password_hash(generate_password_hash("timing"), password or "")  # same cost either way
+        check_password_hash(_stand_in_hash(settings["password_hash_method"]), password or "")
         return None
-    if not staff.active or not staff.check_password(password or ""):
+    if not staff.check_password(password or "") or not staff.active:
         return None
+    return staff
+
+
+# --- staff sessions: browser sign-ins and staff tokens -------------------------------------------
+
+def start_staff_session(staff: Staff, kind: str, device: str = "", lifetime: timedelta | None = None) -> tuple[StaffSession, str]:
+    """A new session for ``staff`` (kind ``browser`` or ``token``); answers (record, its secret in clear —
+    shown once, only its hash is kept).  A token's secret starts with ``sst_``.  ``lifetime`` sets an
+    absolute expiry.  The staff member's long-dead sessions (ended or expired over a week ago) are
+    deleted on the way."""
+    if kind not in ("browser", "token"):
+        raise ValueError("a staff session is a browser session or a token")
+    now = clock.now()
+    db.session.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_id == staff.id,
+            or_(StaffSession.ended_at < now - timedelta(days=7), StaffSession.expires_at < now - timedelta(days=7)),
+        )
+    )
+    secret = (STAFF_TOKEN_PREFIX if kind == "token" else "") + secrets.token_urlsafe(32)
+    record = StaffSession(
+        staff_id=staff.id, kind=kind, secret_hash=hash_secret(secret), device=(device or "")[:200],
+        created_at=now, last_seen_at=now, expires_at=now + lifetime if lifetime else None,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record, secret
+
+
+def find_staff_session(secret: str, kind: str, idle_limit: timedelta) -> StaffSession | None:
+    """The live session of this kind with this secret, else None: a session that was ended (sign-out,
+    revoked token, deactivation), is past its expiry, was last used longer than ``idle_limit`` ago, or
+    belongs to an inactive staff member is never answered."""
+    if not secret or not isinstance(secret, str):
+        return None
+    record = db.session.scalar(select(StaffSession).where(StaffSession.secret_hash == hash_secret(secret), StaffSession.kind == kind))
+    now = clock.now()
+    if record is None or record.ended_at is not None or not record.staff.active:
+        return None
+    if (record.expires_at is not None and record.expires_at <= now) or record.last_seen_at + idle_limit <= now:
+        return None
+    return record
+
+
+def touch_staff_session(session_id: int, at=None) -> None:
+    """Record that a session was used at ``at`` (default now), unless it has ended meanwhile."""
+    db.session.execute(
+        update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(last_seen_at=at or clock.now())
+    )
+
+
+def end_staff_session(session_id: int) -> None:
+    """End one session now (sign-out, a revoked token): its cookie or token stops working, copies included."""
+    db.session.execute(update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(ended_at=clock.now()))
+
+
+def end_all_staff_sessions(staff: Staff) -> int:
+    """End every live session and token of ``staff``; answers how many were live."""
+    live = update(StaffSession).where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
+    result = db.session.execute(live.values(ended_at=clock.now()))
+    return result.rowcount
+
+
+def deactivate_staff(email: str) -> Staff:
+    """Deactivate the staff member with this email: they can no longer sign in, and every session and token
+    they hold ends now.  Deactivating twice is harmless.  NotFound for an unknown email."""
+    staff = db.session.scalar(select(Staff).where(Staff.email == (email or "").strip().lower()))
+    if staff is None:
+        raise NotFound(f"no staff member {email!r}")
+    staff.active = False
+    end_all_staff_sessions(staff)
+    db.session.flush()
     return staff
 
 
@@ -115,7 +208,8 @@ def revoke_kiosk(device_id: int) -> KioskDevice:
 
 
 def register_kiosk(store_code: str, name: str, token: str | None = None) -> tuple[KioskDevice, str]:
-    """Register a kiosk bound to one store; answers (device, activation token in clear — shown once)."""
+    """Register a kiosk bound to one store; answers (device, activation token in clear — shown once, and
+    good for one activation)."""
     location = db.session.scalar(select(Location).where(Location.code == store_code, Location.kind == "store"))
     if location is None:
         raise ValidationError(f"unknown store {store_code!r}", field="store")
@@ -127,9 +221,45 @@ def register_kiosk(store_code: str, name: str, token: str | None = None) -> tupl
 
 
 def find_kiosk(token: str) -> KioskDevice | None:
+    """The unrevoked kiosk this activation token was issued to (used or not), else None.  Activating takes
+    ``activate_kiosk``."""
     if not token:
         return None
     device = db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_secret(token)))
     if device is None or device.revoked_at is not None:
         return None
     return device
+
+
+def activate_kiosk(token: str) -> KioskDevice | None:
+    """Use an activation token: the kiosk it belongs to when it is unused and the kiosk not revoked, else None.
+
+    A token works once: it is marked used in the same statement that checks it is unused, so of two
+    browsers activating with one token at the same moment exactly one gets the kiosk.  A second screen
+    needs a new link (``issue_kiosk_link``)."""
+    if not token or not isinstance(token, str):
+        return None
+    used = db.session.execute(
+        update(KioskDevice)
+        .where(KioskDevice.token_hash == hash_secret(token), KioskDevice.token_used_at.is_(None), KioskDevice.revoked_at.is_(None))
+        .values(token_used_at=clock.now())
+    )
+    if used.rowcount != 1:
+        return None
+    return db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_secret(token)).execution_options(populate_existing=True))
+
+
+def issue_kiosk_link(device_id: int, token: str | None = None) -> tuple[KioskDevice, str]:
+    """A fresh activation token for an existing kiosk (a new or reset screen); answers (device, token in clear —
+    shown once).  The kiosk's previous link stops working; screens already activated keep working.
+    NotFound for an unknown kiosk, ValidationError for a revoked one."""
+    device = db.session.get(KioskDevice, device_id)
+    if device is None:
+        raise NotFound(f"no kiosk with id {device_id}")
+    if device.revoked_at is not None:
+        raise ValidationError(f"kiosk {device_id} is revoked; register a new one with create-kiosk", field="kiosk")
+    token = token or "kio_" + secrets.token_urlsafe(24)
+    device.token_hash = hash_secret(token)
+    device.token_used_at = None
+    db.session.flush()
+    return device, token

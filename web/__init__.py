@@ -5,17 +5,25 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
-from .config import Config
+from .config import Config, ConfigurationError
+from .input import CheckedJSONProvider, CheckedRequest, check_request_input
+
+
+class ShelfsideFlask(Flask):
+    """Flask with the request input checked once (``web.input``): JSON parsed and refused centrally."""
+
+    request_class = CheckedRequest
+    json_provider_class = CheckedJSONProvider
 
 
 def create_app(config=None) -> Flask:
     """Build the app.  ``config`` is a Config subclass or a dict of overrides."""
-    app = Flask(__name__, instance_path=os.environ.get("SHELFSIDE_INSTANCE_PATH") or None, instance_relative_config=True)
+    app = ShelfsideFlask(__name__, instance_path=os.environ.get("SHELFSIDE_INSTANCE_PATH") or None, instance_relative_config=True)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -26,7 +34,17 @@ def create_app(config=None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "shelfside.db")
     if not app.config.get("SECRET_KEY"):
+        if app.config.get("ENV_NAME") == "production":
+            raise ConfigurationError(
+                "SECRET_KEY is not set: in production (SHELFSIDE_ENV=production) every machine must sign sessions with the same key. "
+                "Set SECRET_KEY, e.g. to the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
@@ -40,7 +58,17 @@ def create_app(config=None) -> Flask:
         connect_args.setdefault("options", "-c max_parallel_workers_per_gather=0")
         options["connect_args"] = connect_args
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config.get("RATELIMIT_STORAGE_URI") == "database://":
+        options = {key: value for key, value in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if key != "pool_size"}
+        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            options["pool_size"] = 2  # one short statement per rate-limited request
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"url": app.config["SQLALCHEMY_DATABASE_URI"], "engine_options": options}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .access_log import MaskSecrets
+
+    for name in ("werkzeug", "shelfside"):  # the development server's request log, the app's error log
+        if not any(isinstance(f, MaskSecrets) for f in logging.getLogger(name).filters):
+            logging.getLogger(name).addFilter(MaskSecrets())
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     register_extensions(app)
@@ -52,7 +80,8 @@ def create_app(config=None) -> Flask:
 
 
 def _instance_secret(instance_path: str) -> str:
-    """A secret key generated once and kept in the instance folder (shared by every worker)."""
+    """Development only: a secret key generated once and kept in the instance folder (shared by every worker
+    on this machine, but not by another machine, so production refuses to start without SECRET_KEY)."""
     path = os.path.join(instance_path, "secret_key")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -68,7 +97,7 @@ def register_extensions(app: Flask) -> None:
     import accounts  # noqa: F401  (every domain package's models on the metadata before Alembic looks)
     import inventory  # noqa: F401
 
-    accounts.settings["password_hash_method"] = app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -84,12 +113,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from . import auth, kiosk, tablet
-    from .api import BLUEPRINTS
+    from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
     for blueprint in BLUEPRINTS:
         csrf.exempt(blueprint)  # API keys need no CSRF; staff sessions are checked in web.auth
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tablet.bp)
     app.register_blueprint(kiosk.bp)
@@ -124,9 +154,19 @@ def register_commands(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     """One commit per request: a successful answer commits, anything else rolls back."""
 
+    app.before_request(check_request_input)  # first of ours: no view sees a NUL, a lone surrogate or JSON nested too deep
+
     @app.before_request
     def mark_read_only():
-        request.environ["shelfside.read_only_token"] = set_read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
+        view = app.view_functions.get(request.endpoint)
+        read_only = request.method in ("GET", "HEAD", "OPTIONS") and not getattr(view, "writes_on_get", False)
+        request.environ["shelfside.read_only_token"] = set_read_only_transactions(read_only)
+
+    @app.before_request
+    def load_the_user_afresh():
+        # Flask-Login caches the user on ``g``, which belongs to the app context: one held open across
+        # requests (a test, a script) must not carry a signed-out or deactivated user into the next one
+        g.pop("_login_user", None)
 
     @app.teardown_request
     def reset_read_only(_error=None):
@@ -136,9 +176,12 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def commit_or_roll_back(response):
+        from .auth import record_session_use
+
         if response.status_code < 400:
             db.session.commit()
         else:
             db.session.rollback()
+        record_session_use()  # a staff session's last-seen time, in its own short transaction
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

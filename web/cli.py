@@ -35,10 +35,12 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(demo_info)
     app.cli.add_command(create_staff)
+    app.cli.add_command(deactivate_staff)
     app.cli.add_command(create_api_key)
     app.cli.add_command(list_api_keys)
     app.cli.add_command(revoke_api_key)
     app.cli.add_command(create_kiosk)
+    app.cli.add_command(kiosk_link)
     app.cli.add_command(list_kiosks)
     app.cli.add_command(revoke_kiosk)
     app.cli.add_command(import_products)
@@ -64,9 +66,11 @@ def seed_demo(if_empty, products):
 @click.command("demo-info")
 @click.option("--port", default=8000, show_default=True)
 def demo_info(port):
-    """Print the URLs, the demo logins, the demo partner key and the kiosk links."""
-    from .demo import describe
+    """Print the URLs, the demo logins, the demo partner key and the kiosk links (each works once: this
+    command renews the demo kiosks' links)."""
+    from .demo import describe, renew_demo_kiosk_links
 
+    renew_demo_kiosk_links()
     click.echo(describe(port))
 
 
@@ -83,6 +87,17 @@ def create_staff(email, name, role, stores, password):
     with unit_of_work():
         staff = create(email, name, role, password, list(stores))
     click.echo(f"created {staff.role} {staff.email} for {', '.join(s.code for s in staff.stores) or 'all stores'}")
+
+
+@click.command("deactivate-staff")
+@click.argument("email")
+def deactivate_staff(email):
+    """Deactivate a staff account: no more sign-ins, and every session and staff token it holds ends now."""
+    from accounts import deactivate_staff as deactivate
+
+    with unit_of_work():
+        staff = deactivate(email)
+    click.echo(f"deactivated {staff.email}; its sessions and staff tokens have ended")
 
 
 @click.command("create-api-key")
@@ -130,8 +145,11 @@ def list_kiosks():
 
     from accounts import KioskDevice
 
+    from core import clock
+
     for device in db.session.scalars(select(KioskDevice).order_by(KioskDevice.id)):
-        click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  {_since(device.created_at, device.revoked_at)}")
+        link = f"link used {clock.isoformat(device.token_used_at)}" if device.token_used_at else "link unused"
+        click.echo(f"{device.id:>4}  {device.location.code}  {device.name}  {_since(device.created_at, device.revoked_at)}  {link}")
 
 
 @click.command("revoke-kiosk")
@@ -149,12 +167,25 @@ def revoke_kiosk(device_id):
 @click.argument("store")
 @click.option("--name", default="Kiosk")
 def create_kiosk(store, name):
-    """Register a kiosk for a store; prints its one-time activation path."""
+    """Register a kiosk for a store; prints its activation path, which works once."""
     from accounts import register_kiosk
 
     with unit_of_work():
         device, token = register_kiosk(store, name)
-    click.echo(f"kiosk '{device.name}' for {store}; open this path on the device:", err=True)
+    click.echo(f"kiosk {device.id} '{device.name}' for {store}; open this path once on the device (it works once):", err=True)
+    click.echo(f"/kiosk/activate/{token}")
+
+
+@click.command("kiosk-link")
+@click.argument("device_id", type=int)
+def kiosk_link(device_id):
+    """A new one-time activation path for an existing kiosk (id from list-kiosks), e.g. for a replaced screen.
+    The kiosk's previous link stops working; screens already set up keep working."""
+    from accounts import issue_kiosk_link
+
+    with unit_of_work():
+        device, token = issue_kiosk_link(device_id)
+    click.echo(f"kiosk {device.id} '{device.name}' for {device.location.code}; open this path once on the device:", err=True)
     click.echo(f"/kiosk/activate/{token}")
 
 

@@ -22,6 +22,15 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with this configuration (the message says what to set)."""
+
+
 def normalise_database_url(url: str | None) -> str | None:
     """Accept the URLs hosting providers hand out (postgres://, postgresql://) and use psycopg 3."""
     if not url:
@@ -34,7 +43,11 @@ def normalise_database_url(url: str | None) -> str | None:
 
 class Config:
     ENV_NAME = env_str("SHELFSIDE_ENV", "development")  # development | production
-    SECRET_KEY = env_str("SECRET_KEY")  # when unset: generated once into the instance folder
+    # required in production (the same on every machine); in development, when unset, generated once into the instance folder
+    SECRET_KEY = env_str("SECRET_KEY")
+    # how many proxies (load balancer, ingress) stand in front of the app and set X-Forwarded-For/-Proto/-Host;
+    # 0 trusts none of these headers (the client address is the socket's)
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
     SQLALCHEMY_DATABASE_URI = normalise_database_url(env_str("DATABASE_URL"))  # default: SQLite in the instance folder
     # no ping round-trip per request: connections are recycled before servers drop idle ones,
     # and a broken one fails that request only (the pool then discards it)
@@ -42,7 +55,8 @@ class Config:
     # verified API keys are remembered this long per process; a revoked key stops working within it
     API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
     REDIS_URL = env_str("REDIS_URL")
-    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
+    # Redis when configured; else counters in the app's own database (core.rate_limits), shared by every process
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "database://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
     PUBLIC_RATE_LIMIT = env_str("PUBLIC_RATE_LIMIT", "300 per minute")
@@ -53,6 +67,10 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     # only kiosks use permanent sessions (staff sessions end with the browser): a year per device
     PERMANENT_SESSION_LIFETIME = timedelta(days=env_int("KIOSK_SESSION_DAYS", 365))
+    # a staff sign-in (browser session or staff token) ends after this long unused: a working day; it is
+    # kept server-side, so signing out or deactivation also ends every copy of the cookie or token
+    STAFF_SESSION_IDLE_HOURS = env_float("STAFF_SESSION_IDLE_HOURS", 10)
+    STAFF_TOKEN_HOURS = env_float("STAFF_TOKEN_HOURS", 12)  # a staff token's absolute lifetime
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; tablets stay open all day
     # webhook endpoints: any URL in development; https to public addresses when restricted
     WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")
@@ -60,6 +78,9 @@ class Config:
     OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
+    # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190
+    MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 
     # flask-smorest / OpenAPI
     API_TITLE = "Shelfside API"
@@ -67,14 +88,19 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI at /api/v1/docs is served from the app's own files (web/api/docs.py), not a CDN
     API_SPEC_OPTIONS = {
         "info": {"description": "Live inventory, reservations and catalogue for stores and the e-commerce site."},
         "components": {
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "Partner API key (`flask --app web create-api-key`)"},
-                "staffSession": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "apiKey": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "A partner API key (`ssk_…`, from `flask --app web create-api-key`) "
+                                   "or a staff token (`sst_…`, from POST /staff/tokens)",
+                },
+                "staffSession": {
+                    "type": "apiKey", "in": "cookie", "name": "session", "description": "The tablet's session; writes also need X-CSRFToken",
+                },
             }
         },
         "security": [{"apiKey": []}, {"staffSession": []}],

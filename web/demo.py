@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import inventory
-from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, register_kiosk
+from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, issue_kiosk_link, register_kiosk
 from core import db
 from core.actor import Actor
 from core.money import Money
@@ -574,6 +574,23 @@ def seed(products: int = 300) -> str:
     )
 
 
+def renew_demo_kiosk_links() -> int:
+    """Make the demo kiosks' published links (DEMO_KIOSK_TOKENS) work once more, for the demo kiosks that
+    exist and are not revoked; commits, and answers how many were renewed.  Never raises for an empty or
+    unmigrated database (``describe`` then says what to do)."""
+    renewed = 0
+    try:
+        for token in DEMO_KIOSK_TOKENS.values():
+            device = find_kiosk(token)
+            if device is not None and device.token_used_at is not None:
+                issue_kiosk_link(device.id, token=token)
+                renewed += 1
+        db.session.commit()
+    except (OperationalError, ProgrammingError):
+        db.session.rollback()
+    return renewed
+
+
 # --- the banner -----------------------------------------------------------------------------
 
 def describe(port: int) -> str:
@@ -593,7 +610,7 @@ def describe(port: int) -> str:
         logins = [login for login in DEMO_LOGINS if login[1] in present]
         key = find_api_key(DEMO_API_KEY)
         kiosks = [(code, find_kiosk(token), token) for code, token in DEMO_KIOSK_TOKENS.items()]
-        kiosks = [(code, device, token) for code, device, token in kiosks if device is not None]
+        kiosks = [(code, device, token) for code, device, token in kiosks if device is not None and device.token_used_at is None]
         showcase = [sku for sku in SHOWCASE_SKUS if inventory.find_variant_by_sku(sku) is not None]
         stores = {store.code for store in inventory.list_locations(kinds=("store",))}
     except (OperationalError, ProgrammingError):
@@ -611,7 +628,7 @@ def describe(port: int) -> str:
         return "\n".join(lines)
 
     if kiosks:
-        lines += ["", "  Kiosk activation (open once on the store's kiosk screen):"]
+        lines += ["", "  Kiosk activation (open on the store's kiosk screen; each link works once, `demo-info` renews them):"]
         width = max(len(code) for code, _, _ in kiosks)
         for code, device, token in kiosks:
             lines.append(f"    {code:<{width}}  {base}/kiosk/activate/{token}")

@@ -37,6 +37,7 @@ HTTP_CODES = {
     406: "not_acceptable",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "rate_limited",
@@ -138,7 +139,7 @@ def register_errorhandlers(app):
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request.path)  # activation tokens masked (web.access_log)
         db.session.rollback()
         if app.config.get("PROPAGATE_UNEXPECTED"):
             raise error

@@ -6,6 +6,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
+import core.rate_limits  # noqa: F401  (registers the database:// rate-limit storage and its table)
 from core.db import db  # noqa: F401  (re-exported for convenience)
 
 migrate = Migrate()
@@ -15,7 +16,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 class ShelfsideApi(Api):
-    """flask-smorest's Api, with errors in Shelfside's envelope (see ``web.errors``)."""
+    """flask-smorest's Api, with errors in Shelfside's envelope (see ``web.errors``), answered and documented."""
+
+    @property
+    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's name; imported late: the schemas import the domain packages
+        from .api.schemas import ErrorOut
+
+        return ErrorOut
 
     def handle_http_exception(self, error):
         from .errors import render_http_exception

@@ -1,20 +1,21 @@
 """The in-store kiosk UI: public, unauthenticated, bound to one store through a registered device.
 
-A device is activated once with the token from ``flask --app web create-kiosk STORE``; the
-session then remembers the device id (a permanent cookie) and every request re-checks that the
-device still exists and is not revoked.  Pages are GET only, rate-limited, and show catalogue
+A device is activated with the one-time link from ``flask --app web create-kiosk STORE`` (or a fresh
+one from ``kiosk-link ID``); the session then remembers the device id (a permanent cookie) and
+every request re-checks that the device still exists and is not revoked.  Pages are GET only, rate-limited, and show catalogue
 and stock at this store — never staff or customer data, and no stock numbers beyond "only N left".
 """
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
-from flask_login import logout_user
 
 from core import db
 from core.errors import NotFound
 from inventory import list_categories, search_products
 
-from accounts import KioskDevice, find_kiosk
+from accounts import KioskDevice, activate_kiosk
+from .access_log import writes_on_get
+from .auth import sign_out
 from .extensions import limiter
 from .tablet import PAGE_SIZE, exact_variant, product_cards, product_page, split_stock
 
@@ -50,13 +51,15 @@ def kiosk_context():
 
 
 @bp.get("/activate/<token>")
+@writes_on_get
 def activate(token):
-    """Bind this browser to a registered kiosk.  Any staff session in it ends: a kiosk is public."""
-    device = find_kiosk(token)
+    """Bind this browser to a registered kiosk, using up the link's token (a second screen needs a new link),
+    and redirect at once; access logs show the path without the token (``web.access_log``).  Any staff
+    session in this browser ends: a kiosk is public."""
+    device = activate_kiosk(token)
     if device is None:
         return _not_set_up("This set-up link isn't valid any more.")
-    logout_user()
-    session.clear()
+    sign_out()
     session[SESSION_KEY] = device.id
     session.permanent = True
     return redirect(url_for(".home"))

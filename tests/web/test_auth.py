@@ -114,3 +114,61 @@ def test_production_cookies_are_secure(monkeypatch):
     finally:
         monkeypatch.delenv("SHELFSIDE_ENV")
         importlib.reload(web.config)
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hash computations (werkzeug's one internal function behind generate and check)."""
+    import werkzeug.security
+
+    counted = []
+    real = werkzeug.security._hash_internal
+
+    def counting(*args, **kwargs):
+        counted.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    return counted
+
+
+def test_an_unknown_email_costs_one_password_hash_like_a_known_one(associate, hashes):
+    from accounts import authenticate_staff
+
+    outcomes = {}
+    for case, email, password in [
+        ("unknown email", "nobody@example.com", "correct-horse"),
+        ("wrong password", "ana@example.com", "wrong"),
+        ("right password", "ana@example.com", "correct-horse"),
+    ]:
+        hashes.clear()
+        outcomes[case] = (authenticate_staff(email, password) is not None, len(hashes))
+    associate.active = False
+    db.session.commit()
+    hashes.clear()
+    outcomes["inactive account"] = (authenticate_staff("ana@example.com", "correct-horse") is not None, len(hashes))
+    assert outcomes == {"unknown email": (False, 1), "wrong password": (False, 1), "right password": (True, 1), "inactive account": (False, 1)}
+
+
+def test_the_login_limit_holds_across_processes_on_the_embedded_database(tmp_path):
+    """Two processes (as two gunicorn workers) on one SQLite file, no Redis: one count for the client."""
+    limits = 'LOGIN_RATE_LIMIT = "3 per minute"\nRATELIMIT_STORAGE_URI = "database://"\n'
+    attempts = """
+        print([client.post("/login", data={"email": "a@b.c", "password": "nope"}).status_code for _ in range(2)])
+        """
+    assert run_rate_limited(tmp_path, limits, attempts) == "[401, 401]"
+    assert run_rate_limited(tmp_path, limits, attempts) == "[401, 429]"
+
+
+def test_redis_keeps_the_rate_limits_when_configured(monkeypatch):
+    import importlib
+
+    import web.config
+
+    monkeypatch.setenv("REDIS_URL", "redis://redis.internal:6379/0")
+    try:
+        assert importlib.reload(web.config).Config.RATELIMIT_STORAGE_URI == "redis://redis.internal:6379/0"
+        monkeypatch.delenv("REDIS_URL")
+        assert importlib.reload(web.config).Config.RATELIMIT_STORAGE_URI == "database://"
+    finally:
+        importlib.reload(web.config)

@@ -1,12 +1,12 @@
 """Catalogue endpoints: products, barcode look-up, stores."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 import inventory
 from core.errors import NotFound, ValidationError
 
 from ..auth import require_scope
+from .access import brand_wide
+from .blueprint import Blueprint
 from .schemas import BarcodeLookupOut, ErrorOut, ProductIn, ProductOut, ProductPage, ProductQuery, StorePage
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Products, barcodes and stores")
@@ -15,8 +15,9 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Produc
 @blp.route("/products/<handle>", methods=["PUT"])
 @require_scope("inventory:write")
 @blp.arguments(ProductIn)
-@blp.response(200, ProductOut, description="updated (201 when created)")
-@blp.alt_response(400, schema=ErrorOut)
+@brand_wide("the catalogue is the brand's")
+@blp.response(200, ProductOut, description="updated")
+@blp.alt_response(201, schema=ProductOut, description="created", success=True)
 @blp.alt_response(409, schema=ErrorOut, description="a SKU or barcode belongs to another product")
 def put_product(data, handle):
     """Create or replace a product with its variants (idempotent upsert by handle).
@@ -33,8 +34,8 @@ def put_product(data, handle):
 
 @blp.route("/products/<handle>", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductOut)
-@blp.alt_response(404, schema=ErrorOut)
 def get_product(handle):
     """One product with variants, prices and barcodes; the handle as for PUT."""
     return inventory.get_product(handle)
@@ -43,6 +44,7 @@ def get_product(handle):
 @blp.route("/products", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(ProductQuery, location="query")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, ProductPage)
 def list_products(args):
     """Search by name, SKU, barcode or attribute (every word must match); cursor-paged by `next_cursor`."""
@@ -53,8 +55,8 @@ def list_products(args):
 
 @blp.route("/barcodes/<code>", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the catalogue is the brand's")
 @blp.response(200, BarcodeLookupOut)
-@blp.alt_response(404, schema=ErrorOut)
 def lookup_barcode(code):
     """The variant a scanned EAN-13 or UPC-A belongs to (either form of a UPC-A)."""
     variant = inventory.find_variant_by_barcode(code)
@@ -65,6 +67,7 @@ def lookup_barcode(code):
 
 @blp.route("/stores", methods=["GET"])
 @require_scope("inventory:read")
+@brand_wide("the list of stores is the brand's")
 @blp.response(200, StorePage)
 def list_stores():
     """Stores and warehouses: codes, names, time zones."""

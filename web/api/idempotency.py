@@ -51,6 +51,7 @@ def idempotent(required: bool = True):
                     raise RuntimeError("Idempotency-Key conflict: another request holds this key but stored no answer")
             return response
 
+        wrapper._idempotency_key = "required" if required else "optional"  # documented by web.api.blueprint
         return wrapper
 
     return decorator

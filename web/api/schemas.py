@@ -7,9 +7,12 @@ from marshmallow import Schema, ValidationError as MarshmallowError, fields, pos
 
 from core import clock
 from core.money import Money
+from core.outbox import event_types
 from inventory import MAX_SKUS
 
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="a three-letter ISO 4217 code in capitals, like EUR")
+STORE_CODE = validate.Length(min=1, max=40)  # a location's code (GET /stores)
+SKU = validate.Length(min=1, max=100)
 
 
 class MoneySchema(Schema):
@@ -115,7 +118,7 @@ class SkuList(fields.Field):
 
 class AvailabilityQuery(Schema):
     sku = SkuList(required=True)
-    store = fields.String(load_default=None)
+    store = fields.String(load_default=None, validate=STORE_CODE)
 
     @validates_schema
     def check_count(self, data, **kwargs):
@@ -205,8 +208,8 @@ class LedgerLineOut(Schema):
 
 
 class LedgerQuery(Schema):
-    store = fields.String(required=True)
-    sku = fields.String(required=True)
+    store = fields.String(required=True, validate=STORE_CODE)
+    sku = fields.String(required=True, validate=SKU)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -216,12 +219,12 @@ class LedgerPage(Schema):
 
 
 class CountLineIn(Schema):
-    sku = fields.String(required=True)
+    sku = fields.String(required=True, validate=SKU)
     counted = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
 
 
 class CountIn(Schema):
-    store = fields.String(required=True)
+    store = fields.String(required=True, validate=STORE_CODE)
     lines = fields.List(fields.Nested(CountLineIn), required=True, validate=validate.Length(min=1, max=1000))
     reason = fields.String(load_default="cycle count", validate=validate.Length(max=500))
 
@@ -239,8 +242,8 @@ class CountOut(Schema):
 
 
 class TransferIn(Schema):
-    source = fields.String(required=True)
-    destination = fields.String(required=True)
+    source = fields.String(required=True, validate=STORE_CODE)
+    destination = fields.String(required=True, validate=STORE_CODE)
     lines = fields.List(fields.Nested(ReservationLineIn), required=True, validate=validate.Length(min=1, max=500))
     reference = fields.String(load_default="", validate=validate.Length(max=200))
 
@@ -280,8 +283,10 @@ class StorePage(Schema):
 
 
 class WebhookEndpointIn(Schema):
-    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
-    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"}, metadata={"format": "uri", "pattern": "^https?://"})
+    # documented as an enum (register_endpoint refuses others, naming `events`); every package that declares
+    # event types is imported before this module (through ``inventory``, ...): tests/web/test_openapi.py checks
+    events = fields.List(fields.String(metadata={"enum": [*event_types(), "*"]}), required=True, validate=validate.Length(min=1))
 
     @validates("url")
     def check_port(self, value, **kwargs):
@@ -309,7 +314,7 @@ class WebhookEndpointPage(Schema):
 
 
 class FeedQuery(Schema):
-    store = fields.String(required=True)
+    store = fields.String(required=True, validate=STORE_CODE)
 
 
 class ErrorBody(Schema):
@@ -323,7 +328,7 @@ class ErrorOut(Schema):
 
 
 class LowStockQuery(Schema):
-    store = fields.String(required=True)
+    store = fields.String(required=True, validate=STORE_CODE)
     cursor = fields.String(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
@@ -335,3 +340,22 @@ class LowStockItem(AvailabilityItem):
 class LowStockPage(Schema):
     items = fields.List(fields.Nested(LowStockItem))
     next_cursor = fields.String(allow_none=True)
+
+
+class StaffTokenIn(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    device = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "a name for the device, shown in lists"})
+
+
+class StaffOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    stores = fields.List(fields.String(), metadata={"description": "codes of the stores this staff member reaches (an admin: every store)"})
+
+
+class StaffTokenOut(Schema):
+    token = fields.String(metadata={"description": "shown once: send it as 'Authorization: Bearer <token>'"})
+    expires_at = fields.String()
+    staff = fields.Nested(StaffOut)

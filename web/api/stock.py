@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
-from flask_smorest import Blueprint
 
 import inventory
 from core import clock
 
 from ..auth import current_principal, require_scope
+from .access import body_field, brand_wide, reservation_store, store_access, transfer_destination
+from .blueprint import Blueprint
 from .idempotency import idempotent
 from .schemas import (
     AvailabilityOut,
@@ -39,8 +40,8 @@ def _actor():
 @blp.route("/availability", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(AvailabilityQuery, location="query")
+@brand_wide("stock at every location is what the tablet shows any associate: here, at the other stores, online")
 @blp.response(200, AvailabilityOut)
-@blp.alt_response(400, schema=ErrorOut)
 def get_availability(args):
     """On hand, reserved and available for up to 200 SKUs (`sku` repeated or comma-separated), at one store or every location."""
     skus = [s.strip() for value in args["sku"] for s in value.split(",") if s.strip()]
@@ -57,9 +58,9 @@ def get_availability(args):
 @require_scope("reservations:write")
 @idempotent(required=True)
 @blp.arguments(ReservationIn)
+@store_access(body_field("store"))
 @blp.response(201, ReservationOut)
 @blp.alt_response(409, schema=ErrorOut, description="insufficient_stock: details.lines lists sku, requested, available")
-@blp.alt_response(422, schema=ErrorOut, description="the Idempotency-Key was used with another request")
 def create_reservation(data):
     """Hold stock for an online order or a pickup: all lines or none. Needs `Idempotency-Key`."""
     reservation = inventory.reserve(data["store"], data["lines"], data["kind"], data["reference"], data["expires_in"], actor=_actor())
@@ -68,6 +69,7 @@ def create_reservation(data):
 
 @blp.route("/reservations/<reservation_id>", methods=["GET"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
 def get_reservation(reservation_id):
@@ -77,9 +79,10 @@ def get_reservation(reservation_id):
 
 @blp.route("/reservations/<reservation_id>/commit", methods=["POST"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
-@blp.alt_response(422, schema=ErrorOut, description="released or expired")
+@blp.alt_response(422, schema=ErrorOut, description="released or expired (`invalid_transition`)")
 def commit_reservation(reservation_id):
     """The held units leave on hand (a sale in the ledger). Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.commit_reservation(reservation_id, actor=_actor()))
@@ -87,9 +90,10 @@ def commit_reservation(reservation_id):
 
 @blp.route("/reservations/<reservation_id>/release", methods=["POST"])
 @require_scope("reservations:write")
+@store_access(reservation_store)
 @blp.response(200, ReservationOut)
 @blp.alt_response(404, schema=ErrorOut, description="no such reservation, or one this key did not make")
-@blp.alt_response(422, schema=ErrorOut, description="already committed")
+@blp.alt_response(422, schema=ErrorOut, description="already committed (`invalid_transition`)")
 def release_reservation(reservation_id):
     """The held units become available again. Safe to retry. A partner key reaches only the reservations it made."""
     return inventory.reservation_payload(inventory.release_reservation(reservation_id, actor=_actor()))
@@ -99,8 +103,9 @@ def release_reservation(reservation_id):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(MovementIn)
+@store_access(body_field("store"))
 @blp.response(201, MovementOut)
-@blp.alt_response(409, schema=ErrorOut)
+@blp.alt_response(409, schema=ErrorOut, description="on hand would go below zero or below the units held (`insufficient_stock`, `conflict`)")
 def create_movement(data):
     """Receive, adjust (signed) or count (sets on hand, records the variance). Needs `Idempotency-Key`."""
     level, movement = inventory.record_movement(data["store"], data["sku"], data["kind"], data["quantity"], data["reason"], data["reference"], actor=_actor())
@@ -114,6 +119,7 @@ def create_movement(data):
 @blp.route("/stock/movements", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(LedgerQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, LedgerPage)
 def list_movements(args):
     """The ledger of one SKU at one location, newest first."""
@@ -123,6 +129,7 @@ def list_movements(args):
 @blp.route("/stock/low", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(LowStockQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, LowStockPage)
 def list_low_stock(args):
     """Low-stock signals: SKUs at a location whose available units are at or below their threshold."""
@@ -138,6 +145,7 @@ def list_low_stock(args):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(CountIn)
+@store_access(body_field("store"))
 @blp.response(201, CountOut)
 @blp.alt_response(409, schema=ErrorOut, description="a line counted below what reservations hold (details.lines)")
 def create_count(data):
@@ -150,8 +158,9 @@ def create_count(data):
 @require_scope("inventory:write")
 @idempotent(required=True)
 @blp.arguments(TransferIn)
+@store_access(body_field("source"))  # stock leaves the source: only its staff send it; the destination's receive it
 @blp.response(201, TransferOut)
-@blp.alt_response(409, schema=ErrorOut)
+@blp.alt_response(409, schema=ErrorOut, description="not enough available at the source (`insufficient_stock`)")
 def create_transfer(data):
     """Send stock from one location to another (out at the source now). Needs `Idempotency-Key`."""
     transfer = inventory.create_transfer(data["source"], data["destination"], data["lines"], data["reference"], actor=_actor())
@@ -161,9 +170,10 @@ def create_transfer(data):
 @blp.route("/transfers/<transfer_id>/receive", methods=["POST"])
 @require_scope("inventory:write")
 @blp.arguments(TransferReceiveIn)
+@store_access(transfer_destination)
 @blp.response(200, TransferOut)
 @blp.alt_response(400, schema=ErrorOut, description="a line names a SKU not on the transfer, twice, or too many units (details name the line)")
-@blp.alt_response(422, schema=ErrorOut, description="already received")
+@blp.alt_response(422, schema=ErrorOut, description="already received (`invalid_transition`)")
 def receive_transfer(data, transfer_id):
     """Receive a transfer at its destination (all units, or the `lines` that arrived)."""
     return inventory.transfer_payload(inventory.receive_transfer(transfer_id, data["lines"] or None, actor=_actor()))
@@ -172,6 +182,7 @@ def receive_transfer(data, transfer_id):
 @blp.route("/feeds/local-inventory", methods=["GET"])
 @require_scope("inventory:read")
 @blp.arguments(FeedQuery, location="query")
+@store_access(body_field("store"))
 @blp.response(200, content_type="text/tab-separated-values", description="store_code, id, quantity, price, availability")
 def local_inventory_feed(args):
     """The local inventory feed for shopping search engines, as tab-separated text."""

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from core.errors import ValidationError
 from core.outbox import delete_endpoint, list_endpoints, register_endpoint
 
 from ..auth import require_scope
 from ..webhooks import refusal
+from .access import brand_wide
+from .blueprint import Blueprint
 from .idempotency import idempotent
-from .schemas import ErrorOut, WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
+from .schemas import WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointPage
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Webhook endpoints")
 
@@ -28,8 +29,8 @@ def check_webhook_url(url: str) -> None:
 @require_scope("webhooks:manage")
 @idempotent(required=False)
 @blp.arguments(WebhookEndpointIn)
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(201, WebhookEndpointCreated)
-@blp.alt_response(400, schema=ErrorOut)
 def create_endpoint(data):
     """Register a URL for events; the answer carries the signing `secret`, shown this once."""
     check_webhook_url(data["url"])
@@ -38,6 +39,7 @@ def create_endpoint(data):
 
 @blp.route("/webhook-endpoints", methods=["GET"])
 @require_scope("webhooks:manage")
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(200, WebhookEndpointPage)
 def list_webhook_endpoints():
     """Registered endpoints (without their secrets)."""
@@ -46,8 +48,8 @@ def list_webhook_endpoints():
 
 @blp.route("/webhook-endpoints/<endpoint_id>", methods=["DELETE"])
 @require_scope("webhooks:manage")
+@brand_wide("webhook endpoints are the brand's integration")
 @blp.response(204)
-@blp.alt_response(404, schema=ErrorOut)
 def remove_endpoint(endpoint_id):
     """Stop sending to an endpoint; its pending deliveries are dropped."""
     delete_endpoint(endpoint_id)
