@@ -5,7 +5,7 @@ import pytest
 
 from core import db
 from accounts import create_staff
-from web.tablet import clean_description
+from web.viewmodels import clean_description
 
 from tests.browser.shop import build_shop
 
