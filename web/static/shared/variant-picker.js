@@ -5,8 +5,8 @@
 // tap shows the matching panel, updates the buttons (which variant each leads to, its stock hint),
 // brings the variant's own picture to the front of the gallery and updates the address bar,
 // without a round trip.  Variant data comes from
-// <script type="application/json" data-variants>{"variants": [{sku, options, stock, hint, image}]}</script>,
-// read again on every tap: on the tablet a live stock update swaps it (with the buttons) in place.
+// the data-variants attribute ({"variants": [{sku, options, stock, hint, image}]}), read again on
+// every tap: on the tablet a live stock update swaps it (with the buttons) in place.
 (function () {
   "use strict";
 
@@ -14,8 +14,8 @@
   if (!root) return;
 
   function variants() {
-    var source = document.querySelector("script[data-variants]");
-    return source ? JSON.parse(source.textContent).variants : [];
+    var source = document.querySelector("[data-variants]");
+    return source ? JSON.parse(source.getAttribute("data-variants")).variants : [];
   }
 
   function bySku(list, sku) {
