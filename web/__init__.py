@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
+from . import security_headers
 from .config import Config
 
 
@@ -48,6 +49,7 @@ def create_app(config=None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    security_headers.register(app)
     return app
 
 
