@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
-from . import security_headers
+from . import assets, security_headers
 from .config import Config
 
 
@@ -50,6 +50,7 @@ def create_app(config=None) -> Flask:
     register_commands(app)
     register_request_hooks(app)
     security_headers.register(app)
+    assets.register(app)
     return app
 
 

@@ -5,13 +5,14 @@ import os
 import re
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
 
 COLOUR_OPTIONS = ("color", "colour")
 
 
 def image_src(url: str | None) -> str | None:
-    """The URL to put in an <img>, or None when it is one of our static files that does not exist
+    """The URL to put in an <img> (our own static files fingerprinted, see ``web.assets``), or None
+    when it is one of our static files that does not exist
     (the templates then draw a neutral placeholder; ``images.js`` also catches later failures)."""
     if not url:
         return None
@@ -20,7 +21,7 @@ def image_src(url: str | None) -> str | None:
         path = os.path.realpath(os.path.join(root, url[len("/static/"):].split("?", 1)[0]))
         if not path.startswith(root + os.sep) or not os.path.isfile(path):
             return None
-        return url
+        return url_for("static", filename=os.path.relpath(path, root).replace(os.sep, "/"))  # fingerprinted: cached for a year
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
         return url
