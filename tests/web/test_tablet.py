@@ -210,3 +210,29 @@ def test_switching_store_and_signing_out_need_the_forms_csrf_token(csrf_client, 
     assert csrf_client.post("/logout").status_code == 400
     assert csrf_client.post("/logout", data={"csrf_token": form_token}).status_code == 302
     assert csrf_client.get("/tablet/").status_code == 302
+
+
+def test_not_found_pages_speak_to_the_associate_and_offer_a_search(shop, sign_in):
+    client = sign_in()
+    for path in ["/tablet/products/nope", "/tablet/no-such-page"]:
+        response = client.get(path)
+        page = squash(text(response)).replace("&#39;", "'")
+        assert response.status_code == 404, path
+        assert "We couldn't find that" in page, path
+        assert 'role="search"' in text(response) and "Ana Ruiz" in page, path  # the tablet's own page, with search
+        for technical in ["handle", "'nope'", "requested URL", "server"]:
+            assert technical not in page, (path, technical)
+    assert "couldn't find that product" in squash(text(client.get("/tablet/products/nope"))).replace("&#39;", "'")
+
+
+def test_the_api_keeps_its_json_envelope_for_not_found(partner):
+    response = partner.get("/api/v1/products/nope")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+    response = partner.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+def test_a_page_outside_the_faces_is_a_plain_friendly_404(client):
+    response = client.get("/no-such-page")
+    page = text(response).replace("&#39;", "'")
+    assert response.status_code == 404 and "We couldn't find that page" in page and "requested URL" not in page
