@@ -12,14 +12,14 @@ from flask import g, render_template, request
 from flask_login import current_user
 
 KIOSK = {
-    404: ("We couldn't find that", "We couldn't find that page. Try searching or ask a member of staff."),
+    404: ("We couldn't find that page.", "Try searching or ask a member of staff."),
     429: ("Just a moment", "Lots of taps at once! Please wait a few seconds and try again."),
     500: ("Sorry, something went wrong", "Something went wrong on our side. Please try again, or ask a member of staff."),
 }
 KIOSK_OTHER = ("That didn't work", "Please start again, or ask a member of staff — they'll be glad to help.")
 KIOSK_NOT_FOUND = {
-    "/kiosk/products/": "We couldn't find that product. Try searching or ask a member of staff.",
-    "/kiosk/categories/": "We couldn't find that category. Try searching, or pick another category from the start.",
+    "/kiosk/products/": ("We couldn't find that product.", "Try searching or ask a member of staff."),
+    "/kiosk/categories/": ("We couldn't find that category.", "Try searching, or pick another category from the start."),
 }
 
 TABLET = {
@@ -65,7 +65,7 @@ def render_error_page(status: int, message: str | None):
     if where == "kiosk":
         heading, text = KIOSK.get(status, KIOSK_OTHER)
         if status == 404:
-            text = _by_path(KIOSK_NOT_FOUND) or text
+            heading, text = _by_path(KIOSK_NOT_FOUND) or (heading, text)
         device = g.get("kiosk")
         return render_template("kiosk/error.html", status=status, heading=heading, message=text,
                                kiosk_store=device.location if device else None), status
