@@ -33,8 +33,7 @@ def test_a_stock_change_through_the_api_reaches_the_open_product_page_within_two
     tablet.goto("/tablet/products/trail-runner-gtx?sku=TR-42-MOSS")
     here = tablet.get_by_test_id("stock-here").filter(visible=True)
     expect(here).to_contain_text(re.compile(r"\b1\s+available here"))
-    tablet.wait_for_function("() => document.body && window.htmx && document.body.getAttribute('sse-connect')")
-    tablet.wait_for_timeout(700)  # the EventSource is open (the first poll has run)
+    expect(tablet.locator("body")).to_have_attribute("data-live", "open")  # the EventSource is connected
     tablet.evaluate("window.stillTheSamePage = true")
 
     key = create_key("inventory:write")

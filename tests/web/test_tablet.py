@@ -236,3 +236,36 @@ def test_a_page_outside_the_faces_is_a_plain_friendly_404(client):
     response = client.get("/no-such-page")
     page = text(response).replace("&#39;", "'")
     assert response.status_code == 404 and "We couldn't find that page" in page and "requested URL" not in page
+
+
+HTMX_RESULTS = {"HX-Request": "true", "HX-Target": "results"}
+
+
+def test_an_htmx_search_gets_only_the_results_and_the_address_to_show(shop, sign_in):
+    client = sign_in()
+    response = client.get("/tablet/?q=northpeak&live=1", headers=HTMX_RESULTS)
+    page = text(response)
+    assert response.status_code == 200 and page.lstrip().startswith('<div id="results"')
+    assert "Trail Runner GTX" in page and "<header" not in page and "<html" not in page
+    assert response.headers["HX-Replace-Url"] == "/tablet/?q=northpeak"  # without live=1
+    assert {"HX-Request", "HX-Target"} <= set(response.headers["Vary"].replace(" ", "").split(","))
+    assert "<html" in text(client.get("/tablet/?q=northpeak"))  # without htmx: the whole page
+    restore = client.get("/tablet/?q=northpeak", headers={**HTMX_RESULTS, "HX-History-Restore-Request": "true"})
+    assert "<html" in text(restore)  # htmx restoring history needs the whole page too
+
+
+def test_while_typing_an_exact_sku_shows_results_and_enter_opens_the_product(shop, sign_in):
+    client = sign_in()
+    typing = client.get("/tablet/?q=RS-M&live=1", headers=HTMX_RESULTS)
+    assert typing.status_code == 200 and "Rain Shell Jacket" in text(typing)  # no jump while still typing
+    scanned = client.get("/tablet/?q=" + shop.barcodes["RS-M"], headers=HTMX_RESULTS)
+    assert scanned.status_code == 200 and scanned.headers["HX-Redirect"] == "/tablet/products/rain-shell?sku=RS-M"
+
+
+def test_a_live_refresh_of_a_product_page_gets_only_its_variant_area(shop, sign_in):
+    client = sign_in()
+    response = client.get("/tablet/products/trail-runner-gtx?sku=TR-42-MOSS", headers={"HX-Request": "true", "HX-Target": "variant-area"})
+    page = text(response)
+    assert page.lstrip().startswith('<div id="variant-area"') and "<header" not in page
+    assert 'data-live-skus="TR-41-MOSS TR-42-MOSS TR-43-MOSS TR-42-SLATE"' in page
+    assert 'data-variant-panel data-sku="TR-42-MOSS"  aria-label' in page and 'data-sku="TR-41-MOSS" hidden' in page  # the selected one shown

@@ -31,7 +31,7 @@ from . import bp
 #   spread again over the workers, and one whose tablet went to sleep without closing the
 #   connection does not hold its thread for good.
 STREAM_SECONDS = 300
-HEARTBEAT_SECONDS = 5  # a comment line this often: proxies keep the connection, a closed one is noticed
+HEARTBEAT_SECONDS = 1  # a comment line this often: proxies keep the connection, and a tablet that left (a new page opens a new stream) frees its thread within a couple of seconds
 RETRY_MILLISECONDS = 1000
 
 _open_streams = 0

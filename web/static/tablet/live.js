@@ -30,6 +30,10 @@
     window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#variant-area", swap: "outerHTML" });
   }
 
+  // body[data-live] tells whether the stream is open ("open") or being re-established ("waiting")
+  document.addEventListener("htmx:sseOpen", function () { document.body.setAttribute("data-live", "open"); });
+  document.addEventListener("htmx:sseError", function () { document.body.setAttribute("data-live", "waiting"); });
+
   document.addEventListener("htmx:sseMessage", function (event) {
     var message = event.detail;
     if (!message || message.type !== "stock.changed" || !window.htmx) return;
