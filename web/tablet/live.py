@@ -18,6 +18,7 @@ from core import live
 from inventory.events import STOCK_CHANGED
 
 from ..auth import require_role
+from ..config import env_int
 from ..viewmodels.stock import live_stock_words
 from . import bp
 
@@ -58,13 +59,15 @@ live.route(STOCK_CHANGED, stock_changed_to_store)
 
 @bp.record_once
 def _configure(state):
+    # read here rather than in web.config (another team's file for now): LIVE_MAX_STREAMS from the environment
+    state.app.config.setdefault("LIVE_MAX_STREAMS", env_int("LIVE_MAX_STREAMS", 2))
     live.configure(state.app.config.get("REDIS_URL"))
 
 
 def _claim_stream() -> bool:
     global _open_streams
     with _open_lock:
-        if _open_streams >= int(current_app.config.get("LIVE_MAX_STREAMS", 2)):
+        if _open_streams >= int(current_app.config["LIVE_MAX_STREAMS"]):
             return False
         _open_streams += 1
         return True
