@@ -57,6 +57,7 @@ def test_associate_finds_a_product_picks_a_size_and_sees_stock_here_elsewhere_an
 
     card.click()
     expect(page.get_by_role("heading", name="Trail Runner GTX")).to_be_visible()
+    page.wait_for_load_state("load")  # the deferred scripts have run (a tap before then is a plain link, also fine)
     page.evaluate("window.stillTheSamePage = true")
 
     page.get_by_role("link", name=re.compile(r"^42\b")).click()
