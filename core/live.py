@@ -22,20 +22,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
-from sqlalchemy import Index, String, delete, func, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index, String, delete, event, func, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import clock
 from .db import UTCDateTime, db, reset_read_only_transactions, set_read_only_transactions
 from .uow import after_commit
-
-log = logging.getLogger("shelfside.live")
 
 POLL_SECONDS = 0.5  # how often a database subscriber looks for new messages
 KEEP_SECONDS = 120  # database messages older than this are pruned (a reconnecting screen resumes within it)
@@ -70,21 +67,33 @@ def route(event_type: str, to: Router) -> None:
         routers.append(to)
 
 
-def wanted(event_type: str) -> bool:
-    return event_type in _routes
+_PENDING = "shelfside_live_pending"
 
 
 def forward(event_type: str, data: dict) -> None:
     """Called by ``core.outbox.emit`` for every event: when a live listener wants this type, its
-    messages are published after the current transaction commits (never when it rolls back)."""
-    if event_type in _routes:
-        after_commit(_publish_routed, event_type, dict(data))
+    messages are published after the current transaction commits (never when it rolls back),
+    all of one transaction's messages together."""
+    if event_type not in _routes:
+        return
+    info = db.session().info
+    pending = info.get(_PENDING)
+    if pending is None:  # the first in this transaction: one after-commit operation publishes them all
+        pending = info[_PENDING] = []
+        after_commit(_publish_pending, pending)
+    pending.append((event_type, dict(data)))
 
 
-def _publish_routed(event_type: str, data: dict) -> None:
-    for router in _routes.get(event_type, ()):
-        for channel, message in router(data):
-            publish(channel, message)
+def _publish_pending(pending: list[tuple[str, dict]]) -> None:
+    db.session().info.pop(_PENDING, None)
+    messages = [(channel, message) for event_type, data in pending for router in _routes.get(event_type, ()) for channel, message in router(data)]
+    if messages:
+        _backend.publish_many(messages)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 # --- the backends -------------------------------------------------------------------------------
@@ -100,12 +109,16 @@ class DatabaseBackend:
         self._lock = threading.Lock()
 
     def publish(self, channel: str, message: dict) -> None:
+        self.publish_many([(channel, message)])
+
+    def publish_many(self, messages: list[tuple[str, dict]]) -> None:
+        """All in one short write transaction of its own (the caller's has committed)."""
         table = LiveMessage.__table__
         now = clock.now()
         token = set_read_only_transactions(False)  # SQLite: a write transaction takes the lock first
         try:
             with db.engine.begin() as connection:
-                connection.execute(insert(table).values(channel=channel, message=message, created_at=now))
+                connection.execute(insert(table), [{"channel": channel, "message": message, "created_at": now} for channel, message in messages])
                 if self._prune_due():
                     connection.execute(delete(table).where(table.c.created_at < now - timedelta(seconds=KEEP_SECONDS)))
         finally:
@@ -194,6 +207,12 @@ class RedisBackend:
 
     def publish(self, channel: str, message: dict) -> None:
         self.client.publish(self.PREFIX + channel, json.dumps(message))
+
+    def publish_many(self, messages: list[tuple[str, dict]]) -> None:
+        pipeline = self.client.pipeline(transaction=False)
+        for channel, message in messages:
+            pipeline.publish(self.PREFIX + channel, json.dumps(message))
+        pipeline.execute()
 
     def subscribe(self, channels: list[str], after: int | None = None) -> RedisSubscription:
         return RedisSubscription(self.client, [self.PREFIX + channel for channel in channels])

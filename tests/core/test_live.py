@@ -36,6 +36,24 @@ def test_a_stock_change_is_published_to_its_stores_channel_once_it_committed(sho
     assert elsewhere.wait(0.6) == []
 
 
+def test_one_transactions_messages_are_published_together_after_it(shop, monkeypatch):
+    from inventory import record_movement
+
+    batches = []
+    real = live._backend.publish_many
+    monkeypatch.setattr(live._backend, "publish_many", lambda messages: (batches.append(len(messages)), real(messages)))
+    subscription = live.subscribe(["store:S1"])
+    with unit_of_work():
+        record_movement("S1", "RTJ-MOSS-M", "adjust", -1)
+        record_movement("S1", "RTJ-MOSS-M", "adjust", -1)
+        record_movement("S2", "RTJ-MOSS-M", "receive", 4)
+    assert batches == [3]  # one write for the three, after the commit
+    assert [m["data"]["available"] for m in subscription.wait(2)] == [4, 3]
+    with unit_of_work():
+        record_movement("S1", "RTJ-MOSS-M", "adjust", -1)
+    assert batches == [3, 1]  # the next transaction starts afresh
+
+
 def test_a_rolled_back_stock_change_is_never_published(shop):
     from inventory import record_movement
 

@@ -15,7 +15,7 @@ from flask import Response, current_app, g, request
 
 from accounts import ROLES
 from core import live
-from inventory.events import STOCK_CHANGED
+from inventory import events
 
 from ..auth import require_role
 from ..config import env_int
@@ -46,7 +46,7 @@ def store_channel(code: str) -> str:
 def stock_changed_to_store(data: dict):
     """``stock.changed`` goes to the store it happened at, with the words for the toast."""
     yield store_channel(data["store"]), {
-        "event": STOCK_CHANGED,
+        "event": events.STOCK_CHANGED,
         "data": {
             "sku": data["sku"], "available": data["available"], "on_hand": data["on_hand"], "reserved": data["reserved"],
             "text": live_stock_words(data["sku"], data["available"]),
@@ -54,7 +54,7 @@ def stock_changed_to_store(data: dict):
     }
 
 
-live.route(STOCK_CHANGED, stock_changed_to_store)
+live.route(events.STOCK_CHANGED, stock_changed_to_store)
 
 
 @bp.record_once

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, render_template, request, url_for
 
 from accounts import ROLES
 from inventory import list_categories, search_products

@@ -7,6 +7,8 @@
   "use strict";
 
   var TOAST_MS = 6000;
+  var REFRESH_DELAY_MS = 150;
+  var refreshTimer = null;
 
   function toast(text) {
     var region = document.querySelector("[data-toasts]");
@@ -26,8 +28,12 @@
     var skus = (area.getAttribute("data-live-skus") || "").split(" ");
     if (skus.indexOf(data.sku) < 0) return;
     toast(data.text);
-    // the address bar holds the selected variant (?sku=…): the fresh area keeps it selected
-    window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#variant-area", swap: "outerHTML" });
+    // several changes in a row (a multi-line order) refresh once; the address bar holds the
+    // selected variant (?sku=…), so the fresh area keeps it selected
+    window.clearTimeout(refreshTimer);
+    refreshTimer = window.setTimeout(function () {
+      window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#variant-area", swap: "outerHTML" });
+    }, REFRESH_DELAY_MS);
   }
 
   // body[data-live] tells whether the stream is open ("open") or being re-established ("waiting")
