@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import clock
+from . import clock, live
 from .db import UTCDateTime, db, is_postgresql
 from .errors import NotFound, ValidationError
 
@@ -146,11 +146,13 @@ def preload_subscribers() -> None:
 def emit(event_type: str, data: dict) -> OutboxEvent | None:
     """Record an event in the current transaction, with a pending delivery per subscriber.
 
-    Nothing is written when no endpoint subscribes to ``event_type``; nothing survives when the
+    Event types a live screen listens for (``core.live.route``) are also published live once the
+    transaction commits.  Nothing is written when no endpoint subscribes to ``event_type``; nothing survives when the
     caller's transaction rolls back.  The payload's ``id`` (``evt_...``) is unique per event and
     stays the same across retries, so receivers can drop the duplicates at-least-once delivery allows.
     """
     assert event_type in _EVENT_TYPES, f"undeclared event type {event_type}"
+    live.forward(event_type, data)  # screens open now hear of it after the commit (core.live)
     endpoint_ids = _subscribers(event_type)
     if not endpoint_ids:
         return None

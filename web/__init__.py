@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from core import db, reset_read_only_transactions, set_read_only_transactions
 
+from . import assets, security_headers
 from .config import Config, ConfigurationError
 from .input import CheckedJSONProvider, CheckedRequest, check_request_input
 
@@ -76,6 +77,8 @@ def create_app(config=None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    security_headers.register(app)
+    assets.register(app)
     return app
 
 

@@ -67,7 +67,9 @@ def envelope(status: int, code: str, message: str, details=None, headers=None):
 
 
 def _html(status: int, message: str):
-    return render_template("error.html", status=status, message=message), status
+    from .error_pages import render_error_page  # the words per face (kiosk, tablet, plain)
+
+    return render_error_page(status, message)
 
 
 def _flatten_messages(messages):

@@ -84,3 +84,10 @@ def screenshot():
         assert overflow <= 0, f"{name}: the page is {overflow}px wider than the screen"
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _live_streams_for_every_page(app, monkeypatch):
+    """Each tablet page opens a live stream, and a closed one is noticed only at its next write:
+    browser tests that open many pages quickly need more than a process's production share."""
+    monkeypatch.setitem(app.config, "LIVE_MAX_STREAMS", 100)

@@ -57,6 +57,7 @@ def test_associate_finds_a_product_picks_a_size_and_sees_stock_here_elsewhere_an
 
     card.click()
     expect(page.get_by_role("heading", name="Trail Runner GTX")).to_be_visible()
+    page.wait_for_load_state("load")  # the deferred scripts have run (a tap before then is a plain link, also fine)
     page.evaluate("window.stillTheSamePage = true")
 
     page.get_by_role("link", name=re.compile(r"^42\b")).click()
@@ -188,3 +189,30 @@ def test_a_picture_that_fails_to_load_becomes_a_neutral_placeholder(page, associ
     expect(page.locator(".img-frame.is-missing")).to_have_count(1)  # caught in the browser
     expect(page.locator(".img-frame .img-missing")).to_have_count(1)  # left out by the server
     expect(page.locator(".img-frame img:visible")).to_have_count(0)
+
+
+def test_results_update_as_the_associate_types_without_reloading_the_page(page, associate, shop, screenshot):
+    sign_in(page)
+    page.evaluate("window.stillTheSamePage = true")
+    search = page.get_by_role("searchbox", name="Search products")
+    search.press_sequentially("trail", delay=40)
+    expect(page.get_by_role("link", name=re.compile("Trail Runner GTX"))).to_contain_text("6 here")
+    expect(page).to_have_url(re.compile(r"/tablet/\?q=trail$"))  # the address follows, for reload and sharing
+    expect(search).to_be_focused()
+    expect(search).to_have_value("trail")
+    search.fill("")
+    search.press_sequentially("beanie", delay=40)
+    expect(page.get_by_role("link", name=re.compile("Merino Beanie"))).to_contain_text("None here")
+    expect(page.get_by_role("link", name=re.compile("Trail Runner GTX"))).to_have_count(0)
+    search.fill("")
+    search.press_sequentially("umbrella", delay=40)
+    expect(page.get_by_role("heading", name=re.compile("No products match “umbrella”"))).to_be_visible()
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, "tablet-search-as-you-type")
+
+    search.fill("")
+    page.keyboard.type(shop.barcodes["TR-43-MOSS"], delay=5)  # then a scan: its Enter opens the product
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/tablet/products/trail-runner-gtx\?sku=TR-43-MOSS$"))
+    page.go_back()
+    expect(page.get_by_role("searchbox", name="Search products")).to_be_visible()

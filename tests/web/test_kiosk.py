@@ -181,3 +181,22 @@ def test_a_category_and_a_product_named_in_another_script_are_browsed_like_any_o
     category = text(kiosk.get(link))
     assert "Платье миди" in category and "Trail Runner GTX" not in category
     assert "Платье миди" in text(kiosk.get("/kiosk/products/платье-миди"))
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/kiosk/products/nope", "We couldn't find that product. Try searching or ask a member of staff."),
+    ("/kiosk/categories/nope", "We couldn't find that category. Try searching"),
+    ("/kiosk/no-such-page", "We couldn't find that page. Try searching or ask a member of staff."),
+])
+def test_kiosk_not_found_pages_speak_the_customers_language(kiosk, path, words):
+    response = kiosk.get(path)
+    page = re.sub(r"\s+", " ", squash(text(response)).replace("&#39;", "'"))
+    assert response.status_code == 404
+    assert words in page and "Back to the start" in page and 'role="search"' in text(response)
+    for technical in ["handle", "'nope'", "requested URL", "server", "404"]:
+        assert technical not in page, technical
+
+
+def test_a_kiosk_error_never_shows_the_domain_message(kiosk):
+    page = squash(text(kiosk.post("/kiosk/products/trail-runner-gtx"))).replace("&#39;", "'")
+    assert "That didn't work" in page and "method" not in page.lower()

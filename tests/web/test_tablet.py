@@ -5,7 +5,7 @@ import pytest
 
 from core import db
 from accounts import create_staff
-from web.tablet import clean_description
+from web.viewmodels import clean_description
 
 from tests.browser.shop import build_shop
 
@@ -210,3 +210,62 @@ def test_switching_store_and_signing_out_need_the_forms_csrf_token(csrf_client, 
     assert csrf_client.post("/logout").status_code == 400
     assert csrf_client.post("/logout", data={"csrf_token": form_token}).status_code == 302
     assert csrf_client.get("/tablet/").status_code == 302
+
+
+def test_not_found_pages_speak_to_the_associate_and_offer_a_search(shop, sign_in):
+    client = sign_in()
+    for path in ["/tablet/products/nope", "/tablet/no-such-page"]:
+        response = client.get(path)
+        page = squash(text(response)).replace("&#39;", "'")
+        assert response.status_code == 404, path
+        assert "We couldn't find that" in page, path
+        assert 'role="search"' in text(response) and "Ana Ruiz" in page, path  # the tablet's own page, with search
+        for technical in ["handle", "'nope'", "requested URL", "server"]:
+            assert technical not in page, (path, technical)
+    assert "couldn't find that product" in squash(text(client.get("/tablet/products/nope"))).replace("&#39;", "'")
+
+
+def test_the_api_keeps_its_json_envelope_for_not_found(partner):
+    response = partner.get("/api/v1/products/nope")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+    response = partner.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+def test_a_page_outside_the_faces_is_a_plain_friendly_404(client):
+    response = client.get("/no-such-page")
+    page = text(response).replace("&#39;", "'")
+    assert response.status_code == 404 and "We couldn't find that page" in page and "requested URL" not in page
+
+
+HTMX_RESULTS = {"HX-Request": "true", "HX-Target": "results"}
+
+
+def test_an_htmx_search_gets_only_the_results_and_the_address_to_show(shop, sign_in):
+    client = sign_in()
+    response = client.get("/tablet/?q=northpeak&live=1", headers=HTMX_RESULTS)
+    page = text(response)
+    assert response.status_code == 200 and page.lstrip().startswith('<div id="results"')
+    assert "Trail Runner GTX" in page and "<header" not in page and "<html" not in page
+    assert response.headers["HX-Replace-Url"] == "/tablet/?q=northpeak"  # without live=1
+    assert {"HX-Request", "HX-Target"} <= set(response.headers["Vary"].replace(" ", "").split(","))
+    assert "<html" in text(client.get("/tablet/?q=northpeak"))  # without htmx: the whole page
+    restore = client.get("/tablet/?q=northpeak", headers={**HTMX_RESULTS, "HX-History-Restore-Request": "true"})
+    assert "<html" in text(restore)  # htmx restoring history needs the whole page too
+
+
+def test_while_typing_an_exact_sku_shows_results_and_enter_opens_the_product(shop, sign_in):
+    client = sign_in()
+    typing = client.get("/tablet/?q=RS-M&live=1", headers=HTMX_RESULTS)
+    assert typing.status_code == 200 and "Rain Shell Jacket" in text(typing)  # no jump while still typing
+    scanned = client.get("/tablet/?q=" + shop.barcodes["RS-M"], headers=HTMX_RESULTS)
+    assert scanned.status_code == 200 and scanned.headers["HX-Redirect"] == "/tablet/products/rain-shell?sku=RS-M"
+
+
+def test_a_live_refresh_of_a_product_page_gets_only_its_variant_area(shop, sign_in):
+    client = sign_in()
+    response = client.get("/tablet/products/trail-runner-gtx?sku=TR-42-MOSS", headers={"HX-Request": "true", "HX-Target": "variant-area"})
+    page = text(response)
+    assert page.lstrip().startswith('<div id="variant-area"') and "<header" not in page
+    assert 'data-live-skus="TR-41-MOSS TR-42-MOSS TR-43-MOSS TR-42-SLATE"' in page
+    assert 'data-variant-panel data-sku="TR-42-MOSS"  aria-label' in page and 'data-sku="TR-41-MOSS" hidden' in page  # the selected one shown
