@@ -4,7 +4,7 @@ VENV   ?= .venv
 PORT   ?= 8000
 FLASK   = $(VENV)/bin/flask --app web
 
-.PHONY: run test install install-dev migrate seed bench clean
+.PHONY: run test lint format install install-dev migrate seed bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,19 @@ seed: migrate
 run: seed
 	PORT=$(PORT) VENV=$(VENV) ./scripts/serve
 
-## test: the suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set
-test: install-dev
+## lint: the formatter's check, the linter, and the layering contract (a back-arrow import fails)
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+## format: apply the formatter and the linter's safe fixes
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## test: lint, then the suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set
+test: install-dev lint
 	@echo "--- the suite on SQLite, with the browser tests ---"
 	env -u TEST_DATABASE_URL $(VENV)/bin/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

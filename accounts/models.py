@@ -1,4 +1,5 @@
 """Staff accounts (bound to stores, with a role), partner API keys with scopes, kiosk devices."""
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
@@ -6,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
-from core.db import UTCDateTime, db
 from core.actor import Actor
+from core.db import UTCDateTime, db
 from core.errors import ValidationError
 from inventory import Location
 

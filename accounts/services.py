@@ -1,12 +1,12 @@
 """Creating and finding staff accounts, partner API keys and kiosks.  Secrets are stored hashed
 and shown once."""
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
 import secrets
-
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
@@ -79,6 +79,7 @@ def authenticate_staff(email: str, password: str) -> Staff | None:
 
 # --- staff sessions: browser sign-ins and staff tokens -------------------------------------------
 
+
 def start_staff_session(staff: Staff, kind: str, device: str = "", lifetime: timedelta | None = None) -> tuple[StaffSession, str]:
     """A new session for ``staff`` (kind ``browser`` or ``token``); answers (record, its secret in clear —
     shown once, only its hash is kept).  A token's secret starts with ``sst_``.  ``lifetime`` sets an
@@ -95,8 +96,13 @@ def start_staff_session(staff: Staff, kind: str, device: str = "", lifetime: tim
     )
     secret = (STAFF_TOKEN_PREFIX if kind == "token" else "") + secrets.token_urlsafe(32)
     record = StaffSession(
-        staff_id=staff.id, kind=kind, secret_hash=hash_secret(secret), device=(device or "")[:200],
-        created_at=now, last_seen_at=now, expires_at=now + lifetime if lifetime else None,
+        staff_id=staff.id,
+        kind=kind,
+        secret_hash=hash_secret(secret),
+        device=(device or "")[:200],
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime if lifetime else None,
     )
     db.session.add(record)
     db.session.flush()

@@ -24,6 +24,7 @@ other processes on a shared machine do not distort the way they distort requests
 app CPU minus the plain endpoint's is what the framework costs per request; the database CPU is
 what the query costs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from common import BENCH_DIR, LoadSettings, ServerSettings, app_env, gunicorn, log, run_wrk  # noqa: E402
+import common
+from common import BENCH_DIR, LoadSettings, ServerSettings, app_env, gunicorn, log, run_wrk
 
 SKUS_PER_REQUEST = 50
 
@@ -76,9 +77,11 @@ def run(state: dict, server: ServerSettings, load: LoadSettings) -> dict:
     results: dict = {"server": server.describe(), "server_settings": server.__dict__, "load": load.__dict__, "runs": {}}
     env = app_env()
     raw_env = app_env(BENCH_RAW_DSN=common.dsn() + f" application_name={common.APP_NAME}")
-    with gunicorn("shelfside", "web:create_app()", server, env) as app, gunicorn(
-        "trivial", "trivial_app:create_app()", server, env, pythonpath=str(BENCH_DIR)
-    ) as trivial, gunicorn("raw-psycopg", "raw_availability_app:create_app()", server, raw_env, pythonpath=str(BENCH_DIR)) as raw:
+    with (
+        gunicorn("shelfside", "web:create_app()", server, env) as app,
+        gunicorn("trivial", "trivial_app:create_app()", server, env, pythonpath=str(BENCH_DIR)) as trivial,
+        gunicorn("raw-psycopg", "raw_availability_app:create_app()", server, raw_env, pythonpath=str(BENCH_DIR)) as raw,
+    ):
         results["answers"] = {"one_store": check_answer(app.base, key, store), "all_stores": check_answer(app.base, key, None)}
         same_answers(app.base, raw.base, key, store)
         same_answers(app.base, raw.base, key, None)
@@ -100,8 +103,10 @@ def run(state: dict, server: ServerSettings, load: LoadSettings) -> dict:
             pid = servers[base].process.pid
             result = run_wrk(f"availability-{label}", base, script, args, load, server_pid=pid)
             results["runs"][label] = result.as_dict()
-            log(f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, non-2xx {result.non_2xx}, "
-                f"errors {result.socket_errors}; CPU per request: app {result.app_cpu_ms_per_request} ms, database {result.db_cpu_ms_per_request} ms")
+            log(
+                f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, non-2xx {result.non_2xx}, "
+                f"errors {result.socket_errors}; CPU per request: app {result.app_cpu_ms_per_request} ms, database {result.db_cpu_ms_per_request} ms"
+            )
             time.sleep(1)
     runs = results["runs"]
     trivial_rps = (runs["trivial_1"]["rps"] + runs["trivial_2"]["rps"]) / 2
@@ -115,10 +120,13 @@ def run(state: dict, server: ServerSettings, load: LoadSettings) -> dict:
     # what the framework costs: Shelfside's app CPU per request above the plain psycopg endpoint's
     results["framework_cost"] = {
         scenario: {
-            "shelfside_app_cpu_ms": runs[scenario]["app_cpu_ms_per_request"], "raw_app_cpu_ms": runs[f"raw_{scenario}"]["app_cpu_ms_per_request"],
+            "shelfside_app_cpu_ms": runs[scenario]["app_cpu_ms_per_request"],
+            "raw_app_cpu_ms": runs[f"raw_{scenario}"]["app_cpu_ms_per_request"],
             "framework_app_cpu_ms": _difference(runs[scenario]["app_cpu_ms_per_request"], runs[f"raw_{scenario}"]["app_cpu_ms_per_request"]),
-            "shelfside_db_cpu_ms": runs[scenario]["db_cpu_ms_per_request"], "raw_db_cpu_ms": runs[f"raw_{scenario}"]["db_cpu_ms_per_request"],
-            "raw_rps_share_of_trivial": runs[f"raw_{scenario}"]["ratio_to_trivial"], "shelfside_rps_share_of_raw": runs[scenario]["rps"] / runs[f"raw_{scenario}"]["rps"],
+            "shelfside_db_cpu_ms": runs[scenario]["db_cpu_ms_per_request"],
+            "raw_db_cpu_ms": runs[f"raw_{scenario}"]["db_cpu_ms_per_request"],
+            "raw_rps_share_of_trivial": runs[f"raw_{scenario}"]["ratio_to_trivial"],
+            "shelfside_rps_share_of_raw": runs[scenario]["rps"] / runs[f"raw_{scenario}"]["rps"],
         }
         for scenario in ("one_store", "all_stores")
     }

@@ -14,6 +14,7 @@ scripts on a quiet machine without editing them:
   BENCH_WRK_THREADS   wrk threads (default 2)
   BENCH_APP_ROOT      checkout whose app is served / profiled (default: this repository)
 """
+
 from __future__ import annotations
 
 import json
@@ -94,6 +95,7 @@ class LoadSettings:
 
 
 # --- the database ------------------------------------------------------------------------
+
 
 def add_settings_arguments(parser) -> None:
     """The command-line knobs every load benchmark shares (gunicorn and wrk settings)."""
@@ -221,6 +223,7 @@ def exclusive(what: str, wait: float = 900.0):
 
 # --- gunicorn ----------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -238,7 +241,7 @@ def wait_http(url: str, timeout: float = 60.0, headers: dict | None = None) -> N
             with urllib.request.urlopen(request, timeout=5) as answer:
                 if answer.status < 500:
                     return
-        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
+        except Exception as exc:
             last = exc
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout}s: {last}")
@@ -258,7 +261,15 @@ class Server:
 
 
 @contextmanager
-def gunicorn(name: str, app: str, settings: ServerSettings, env: dict, pythonpath: str | None = None, health: str = "/healthz", extra_args: list[str] | None = None):
+def gunicorn(
+    name: str,
+    app: str,
+    settings: ServerSettings,
+    env: dict,
+    pythonpath: str | None = None,
+    health: str = "/healthz",
+    extra_args: list[str] | None = None,
+):
     """Serve ``app`` (a gunicorn app spec) on a free port; stop it (and only it) afterwards."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -317,10 +328,10 @@ class CpuMeter:
         app = [self.server_pid, *_children(self.server_pid)] if self.server_pid else []
         try:
             with connect("postgres") as conn:
-                backends = [r[0] for r in conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s", (BENCH_DB, APP_NAME)
-                )]
-        except Exception:  # noqa: BLE001
+                backends = [
+                    r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s", (BENCH_DB, APP_NAME))
+                ]
+        except Exception:
             backends = []
         return app, backends
 
@@ -346,6 +357,7 @@ class CpuMeter:
 
 # --- wrk ---------------------------------------------------------------------------------
 
+
 @dataclass
 class WrkResult:
     label: str
@@ -368,13 +380,35 @@ class WrkResult:
         return asdict(self)
 
 
-def run_wrk(label: str, url: str, script: Path, script_args: list[str], load: LoadSettings, duration: int | None = None, connections: int | None = None, server_pid: int | None = None) -> WrkResult:
+def run_wrk(
+    label: str,
+    url: str,
+    script: Path,
+    script_args: list[str],
+    load: LoadSettings,
+    duration: int | None = None,
+    connections: int | None = None,
+    server_pid: int | None = None,
+) -> WrkResult:
     """Run wrk with a Lua script whose ``done()`` prints one JSON line prefixed ``WRK_JSON``.
 
     With ``server_pid`` the server's (and its database backends') CPU time per request is measured too."""
     cmd = [
-        WRK, "-t", str(load.wrk_threads), "-c", str(connections or load.connections), "-d", f"{duration or load.duration}s",
-        "--latency", "--timeout", "10s", "-s", str(script), url, "--", *script_args,
+        WRK,
+        "-t",
+        str(load.wrk_threads),
+        "-c",
+        str(connections or load.connections),
+        "-d",
+        f"{duration or load.duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
     ]
     meter = CpuMeter(server_pid) if server_pid else None
     if meter:
@@ -409,6 +443,7 @@ def run_wrk(label: str, url: str, script: Path, script_args: list[str], load: Lo
 
 # --- the machine -------------------------------------------------------------------------
 
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -429,9 +464,11 @@ def machine() -> dict:
                 name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
                 for name in ("shared_buffers", "synchronous_commit", "fsync", "max_connections", "work_mem", "max_parallel_workers_per_gather")
             }
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pg, pg_settings = f"unreachable ({exc.__class__.__name__})", {}
-    wrk_version = [re.sub(r"\s*Copyright.*", "", line) for line in subprocess.run([WRK, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]]
+    wrk_version = [
+        re.sub(r"\s*Copyright.*", "", line) for line in subprocess.run([WRK, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    ]
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,

@@ -5,6 +5,7 @@
 A config is ``worker_class:workers:threads``.  Used to choose the settings of ``run_all.py``
 (set them with BENCH_WORKER_CLASS / BENCH_WORKERS / BENCH_THREADS).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from common import BENCH_DIR, LoadSettings, ServerSettings, app_env, gunicorn, log, run_wrk  # noqa: E402
+import common
+from common import BENCH_DIR, LoadSettings, ServerSettings, app_env, gunicorn, log, run_wrk
 
 
 def main() -> None:
@@ -35,7 +36,9 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         t, o = row["trivial"], row["one_store"]
-        print(f"| {row['config']} | {t['rps']:,.0f} | {t['p99_ms']:.1f} | {o['rps']:,.0f} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {100 * row['ratio']:.1f}% | {o['app_cpu_ms']} |")
+        print(
+            f"| {row['config']} | {t['rps']:,.0f} | {t['p99_ms']:.1f} | {o['rps']:,.0f} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {100 * row['ratio']:.1f}% | {o['app_cpu_ms']} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
@@ -44,9 +47,10 @@ def compare(args, state, load, script, rows) -> None:
     for config in args.configs:
         worker_class, workers, threads = config.split(":")
         server = ServerSettings(worker_class=worker_class, workers=int(workers), threads=int(threads))
-        with gunicorn("cmp-shelfside", "web:create_app()", server, app_env()) as app, gunicorn(
-            "cmp-trivial", "trivial_app:create_app()", server, app_env(), pythonpath=str(BENCH_DIR)
-        ) as trivial:
+        with (
+            gunicorn("cmp-shelfside", "web:create_app()", server, app_env()) as app,
+            gunicorn("cmp-trivial", "trivial_app:create_app()", server, app_env(), pythonpath=str(BENCH_DIR)) as trivial,
+        ):
             row = {"config": server.describe()}
             for label, target, script_args in (
                 ("trivial", trivial, ["trivial"]),
@@ -54,8 +58,13 @@ def compare(args, state, load, script, rows) -> None:
             ):
                 run_wrk(f"cmp-{label}-warmup", target.base, script, script_args, load, duration=load.warmup)
                 result = run_wrk(f"cmp-{label}", target.base, script, script_args, load, server_pid=target.process.pid)
-                row[label] = {"rps": round(result.rps, 1), "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
-                              "app_cpu_ms": result.app_cpu_ms_per_request, "db_cpu_ms": result.db_cpu_ms_per_request}
+                row[label] = {
+                    "rps": round(result.rps, 1),
+                    "p50_ms": result.p50_ms,
+                    "p99_ms": result.p99_ms,
+                    "app_cpu_ms": result.app_cpu_ms_per_request,
+                    "db_cpu_ms": result.db_cpu_ms_per_request,
+                }
             row["ratio"] = round(row["one_store"]["rps"] / row["trivial"]["rps"], 3)
             rows.append(row)
             log(json.dumps(row))

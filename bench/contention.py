@@ -19,6 +19,7 @@ Three parts, one run, the same gunicorn settings as the availability benchmark:
    ``on_hand - reserved == 0`` in the database, N held reservations exist, and the row's
    ledger still sums to its on hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,13 +34,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from common import BENCH_DIR, HOT_SKU, HOT_STORE, LoadSettings, ServerSettings, app_env, connect, gunicorn, log, run_wrk  # noqa: E402
+import common
+from common import BENCH_DIR, HOT_SKU, HOT_STORE, LoadSettings, ServerSettings, app_env, connect, gunicorn, log, run_wrk
 
 RAW_UPDATE = "UPDATE stock_level SET reserved = reserved + 1 WHERE id = %s AND on_hand - reserved >= 1"
 
 
 # --- the hot row ---------------------------------------------------------------------------
+
 
 def hot_row_id(conn) -> int:
     return conn.execute(
@@ -57,9 +59,7 @@ def reset_hot_row(on_hand: int) -> int:
     with connect() as conn, conn.transaction():
         level = hot_row_id(conn)
         current = conn.execute("SELECT on_hand FROM stock_level WHERE id = %s FOR UPDATE", (level,)).fetchone()[0]
-        conn.execute(
-            "DELETE FROM reservation WHERE id IN (SELECT reservation_id FROM reservation_line WHERE stock_level_id = %s)", (level,)
-        )
+        conn.execute("DELETE FROM reservation WHERE id IN (SELECT reservation_id FROM reservation_line WHERE stock_level_id = %s)", (level,))
         conn.execute("DELETE FROM idempotency_record WHERE key LIKE %s", ("bench-%",))
         conn.execute("UPDATE stock_level SET reserved = 0, on_hand = %s, updated_at = now() WHERE id = %s", (on_hand, level))
         if on_hand != current:
@@ -94,11 +94,19 @@ def hot_row_state(level: int) -> dict:
             (level,),
         ).fetchone()
         ledger = conn.execute("SELECT coalesce(sum(quantity), 0) FROM stock_movement WHERE stock_level_id = %s", (level,)).fetchone()[0]
-    return {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved, "held_reservations": held,
-            "held_units": int(held_units), "ledger_sum": int(ledger), "ledger_ok": int(ledger) == on_hand}
+    return {
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "available": on_hand - reserved,
+        "held_reservations": held,
+        "held_units": int(held_units),
+        "ledger_sum": int(ledger),
+        "ledger_ok": int(ledger) == on_hand,
+    }
 
 
 # --- the raw loop --------------------------------------------------------------------------
+
 
 def _raw_process(level: int, threads: int, start_at: float, stop_at: float, queue) -> None:
     import psycopg
@@ -149,11 +157,19 @@ def raw_loop(level: int, connections: int, duration: int, processes: int = 2) ->
     updates = sum(r[0] for r in results)
     misses = sum(r[1] for r in results)
     db_cpu = sum(r[2] for r in results)
-    return {"connections": connections, "processes": processes, "duration_s": duration, "updates": updates, "misses": misses,
-            "rps": updates / duration, "db_cpu_ms_per_update": round(db_cpu * 1000 / max(1, updates), 3)}
+    return {
+        "connections": connections,
+        "processes": processes,
+        "duration_s": duration,
+        "updates": updates,
+        "misses": misses,
+        "rps": updates / duration,
+        "db_cpu_ms_per_update": round(db_cpu * 1000 / max(1, updates), 3),
+    }
 
 
 # --- the oversell check --------------------------------------------------------------------
+
 
 def oversell(base: str, key: str, level: int, units: int, requests_: int, clients: int) -> dict:
     import requests
@@ -162,7 +178,13 @@ def oversell(base: str, key: str, level: int, units: int, requests_: int, client
     with connect() as conn:
         last_movement = conn.execute("SELECT coalesce(max(id), 0) FROM stock_movement WHERE stock_level_id = %s", (level,)).fetchone()[0]
     run_id = uuid.uuid4().hex[:8]
-    body = {"store": HOT_STORE, "lines": [{"sku": HOT_SKU, "quantity": 1}], "kind": "online_order", "reference": f"bench-oversell-{run_id}", "expires_in": 3600}
+    body = {
+        "store": HOT_STORE,
+        "lines": [{"sku": HOT_SKU, "quantity": 1}],
+        "kind": "online_order",
+        "reference": f"bench-oversell-{run_id}",
+        "expires_in": 3600,
+    }
     local = threading.local()
     barrier = threading.Barrier(min(clients, requests_))
 
@@ -195,9 +217,7 @@ def oversell(base: str, key: str, level: int, units: int, requests_: int, client
         # nothing but this run may have touched the row: reservations write no ledger lines,
         # so any movement since our reset means someone else changed the row meanwhile
         foreign = conn.execute("SELECT count(*) FROM stock_movement WHERE stock_level_id = %s AND id > %s", (level, last_movement)).fetchone()[0]
-        mine = conn.execute(
-            "SELECT count(*) FROM reservation WHERE reference = %s AND status = 'held'", (body["reference"],)
-        ).fetchone()[0]
+        mine = conn.execute("SELECT count(*) FROM reservation WHERE reference = %s AND status = 'held'", (body["reference"],)).fetchone()[0]
     after["held_reservations_of_this_run"] = mine
     after["foreign_ledger_lines"] = foreign
     if foreign:
@@ -214,39 +234,67 @@ def oversell(base: str, key: str, level: int, units: int, requests_: int, client
         and mine == units
         and not foreign
     )
-    return {"units": units, "requests": requests_, "clients": clients, "seconds": round(elapsed, 2),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}, "error_codes": dict(codes), "after": after, "zero_oversell": ok,
-            "interfered": bool(foreign)}
+    return {
+        "units": units,
+        "requests": requests_,
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "error_codes": dict(codes),
+        "after": after,
+        "zero_oversell": ok,
+        "interfered": bool(foreign),
+    }
 
 
 # --- the run ---------------------------------------------------------------------------------
 
-def run(state: dict, server: ServerSettings, load: LoadSettings, units: int = 500, requests_: int = 2000, clients: int = 64, start_on_hand: int = 100_000) -> dict:
+
+def run(
+    state: dict, server: ServerSettings, load: LoadSettings, units: int = 500, requests_: int = 2000, clients: int = 64, start_on_hand: int = 100_000
+) -> dict:
     key = state["api_key"]
-    results: dict = {"server": server.describe(), "server_settings": server.__dict__, "load": load.__dict__,
-                     "hot_row": {"sku": HOT_SKU, "store": HOT_STORE}}
+    results: dict = {
+        "server": server.describe(),
+        "server_settings": server.__dict__,
+        "load": load.__dict__,
+        "hot_row": {"sku": HOT_SKU, "store": HOT_STORE},
+    }
     with gunicorn("shelfside-contention", "web:create_app()", server, app_env()) as app:
         level = reset_hot_row(start_on_hand)
         if load.warmup:
-            run_wrk("reserve-warmup", app.base, BENCH_DIR / "reserve.lua", [key, HOT_SKU, HOT_STORE, "w" + uuid.uuid4().hex[:8]], load, duration=load.warmup)
+            run_wrk(
+                "reserve-warmup",
+                app.base,
+                BENCH_DIR / "reserve.lua",
+                [key, HOT_SKU, HOT_STORE, "w" + uuid.uuid4().hex[:8]],
+                load,
+                duration=load.warmup,
+            )
         level = reset_hot_row(start_on_hand)
         log(f"contention: HTTP reservations for {load.duration}s at {load.connections} connections")
         before = time.perf_counter()
-        http = run_wrk("contention-http", app.base, BENCH_DIR / "reserve.lua", [key, HOT_SKU, HOT_STORE, uuid.uuid4().hex[:8]], load, server_pid=app.process.pid)
+        http = run_wrk(
+            "contention-http", app.base, BENCH_DIR / "reserve.lua", [key, HOT_SKU, HOT_STORE, uuid.uuid4().hex[:8]], load, server_pid=app.process.pid
+        )
         after = wait_settled(level)
         answer = http.as_dict()
         created = int(http.statuses.get("201", 0))
-        answer.update({
-            "reservations": created,
-            "reservations_per_s": created / http.duration_s,
-            "db_reserved_after": after["reserved"],
-            "db_held_reservations": after["held_reservations"],
-            "ledger_ok": after["ledger_ok"],
-            "wall_s": round(time.perf_counter() - before, 1),
-        })
+        answer.update(
+            {
+                "reservations": created,
+                "reservations_per_s": created / http.duration_s,
+                "db_reserved_after": after["reserved"],
+                "db_held_reservations": after["held_reservations"],
+                "ledger_ok": after["ledger_ok"],
+                "wall_s": round(time.perf_counter() - before, 1),
+            }
+        )
         results["http"] = answer
-        log(f"  {answer['reservations_per_s']:,.0f} reservations/s (201s: {created}, statuses {http.statuses}), "
-            f"p50 {http.p50_ms:.1f} ms, p99 {http.p99_ms:.1f} ms; reserved in the database: {after['reserved']}")
+        log(
+            f"  {answer['reservations_per_s']:,.0f} reservations/s (201s: {created}, statuses {http.statuses}), "
+            f"p50 {http.p50_ms:.1f} ms, p99 {http.p99_ms:.1f} ms; reserved in the database: {after['reserved']}"
+        )
 
         log(f"contention: raw UPDATE loop for {load.duration}s at {load.connections} connections")
         reset_hot_row(10_000_000)  # enough that the loop never runs dry
@@ -258,7 +306,9 @@ def run(state: dict, server: ServerSettings, load: LoadSettings, units: int = 50
 
         log(f"contention: oversell check, {units} units, {requests_} requests from {clients} clients")
         results["oversell"] = oversell(app.base, key, level, units, requests_, clients)
-        log(f"  statuses {results['oversell']['statuses']}, after {results['oversell']['after']}, zero oversell: {results['oversell']['zero_oversell']}")
+        log(
+            f"  statuses {results['oversell']['statuses']}, after {results['oversell']['after']}, zero oversell: {results['oversell']['zero_oversell']}"
+        )
         reset_hot_row(start_on_hand)
     results["ratio_to_raw"] = results["http"]["reservations_per_s"] / raw["rps"] if raw["rps"] else None
     results["target_ratio_met"] = bool(results["ratio_to_raw"] and results["ratio_to_raw"] >= 0.30)

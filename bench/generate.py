@@ -21,6 +21,7 @@ Steps (each timed; the total is the generation time reported in docs/benchmarks.
    the key in clear goes to bench/.state/<db>.json (mode 600, git-ignored) for the load tools.
 6. VACUUM ANALYZE (statistics and visibility map, as autovacuum would leave a live database).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import common  # noqa: E402
-from common import BENCH_DB, LOCATIONS, PRODUCTS, ROOT, STORES, VARIANTS, VARIANTS_PER_PRODUCT, connect, log  # noqa: E402
+import common
+from common import BENCH_DB, LOCATIONS, PRODUCTS, ROOT, STORES, VARIANTS, VARIANTS_PER_PRODUCT, connect, log
 
 BIG_TABLES = ("stock_level", "stock_movement")
 TIMEZONES = ("Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/London", "Europe/Amsterdam", "Europe/Rome", "Europe/Lisbon")
@@ -64,6 +65,7 @@ class Timer:
 
 # --- checks ------------------------------------------------------------------------------
 
+
 def head_revision() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
@@ -83,8 +85,10 @@ def is_complete() -> tuple[bool, str]:
             revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
             levels = conn.execute("SELECT count(*) FROM stock_level").fetchone()[0]
             variants = conn.execute("SELECT count(*) FROM variant").fetchone()[0]
-            key_ok = conn.execute("SELECT count(*) FROM api_key WHERE key_hash = %s AND revoked_at IS NULL", (state.get("api_key_hash"),)).fetchone()[0]
-    except Exception as exc:  # noqa: BLE001 - any failure means "regenerate"
+            key_ok = conn.execute("SELECT count(*) FROM api_key WHERE key_hash = %s AND revoked_at IS NULL", (state.get("api_key_hash"),)).fetchone()[
+                0
+            ]
+    except Exception as exc:
         return False, f"database not usable ({exc.__class__.__name__}: {exc})"
     if revision != head_revision():
         return False, f"schema at {revision}, migrations at {head_revision()}"
@@ -96,6 +100,7 @@ def is_complete() -> tuple[bool, str]:
 
 
 # --- the load ----------------------------------------------------------------------------
+
 
 def recreate_database() -> None:
     with connect("postgres") as conn:
@@ -166,9 +171,7 @@ def load(conn, timer: Timer) -> None:
 
     with timer.step("catalogue (categories, products, variants)"):
         with conn.transaction():
-            conn.execute(
-                "INSERT INTO category (id, name, slug) SELECT c, 'Category ' || c, 'category-' || c FROM generate_series(1, 40) c"
-            )
+            conn.execute("INSERT INTO category (id, name, slug) SELECT c, 'Category ' || c, 'category-' || c FROM generate_series(1, 40) c")
             conn.execute(
                 f"""INSERT INTO location (id, code, name, kind, timezone, address, active)
                     SELECT l, 'S' || lpad(l::text, 3, '0'), 'Store ' || l, 'store', (%s::text[])[1 + l %% %s], l || ' High Street', true
@@ -239,9 +242,9 @@ def load(conn, timer: Timer) -> None:
 
 def create_key() -> tuple[str, str]:
     os.environ.setdefault("SHELFSIDE_INSTANCE_PATH", str(common.STATE_DIR / "instance"))
+    from accounts import SCOPES, create_api_key, hash_secret
     from core import db
     from web import create_app
-    from accounts import SCOPES, create_api_key, hash_secret
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": common.sqlalchemy_url(), "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     with app.app_context():

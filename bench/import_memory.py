@@ -11,6 +11,7 @@ time and this process's CPU time (SQLite runs in it too; the machine's load does
 import; with ``--tracemalloc`` (slower) also the peak of Python allocations during the import.
 ``--source`` points at another checkout of Shelfside to measure its code on the same file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,12 +65,19 @@ print(json.dumps(results))
 def measure(source: Path, path: Path, trace: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="shelfside-import-bench-") as folder:
         env = {
-            **os.environ, "DATABASE_URL": f"sqlite:///{folder}/bench.db", "SHELFSIDE_INSTANCE_PATH": folder,
-            "SECRET_KEY": "bench", "PYTHONPATH": str(source),
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+            "SHELFSIDE_INSTANCE_PATH": folder,
+            "SECRET_KEY": "bench",
+            "PYTHONPATH": str(source),
         }
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(source), str(path), "1" if trace else "0"],
-            cwd=source, env=env, capture_output=True, text=True, check=False,
+            cwd=source,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode:
             sys.exit(done.stderr)

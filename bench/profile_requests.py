@@ -11,6 +11,7 @@ psycopg, marshmallow, Flask/Werkzeug, flask-smorest/webargs, our code, the stdli
 Scenarios: availability of 50 SKUs at one store; of 50 SKUs at every location (2,500
 items); one reservation (quantity 1, fresh Idempotency-Key); /healthz (one SELECT 1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
 sys.path.insert(1, str(common.APP_ROOT))
 
@@ -91,9 +92,9 @@ def main() -> None:
     args = parser.parse_args()
     state = common.require_state()
     os.environ.setdefault("SHELFSIDE_INSTANCE_PATH", str(common.STATE_DIR / "instance"))
+    from contention import reset_hot_row
     from sqlalchemy import event
 
-    from contention import reset_hot_row
     from core import db
     from web import create_app
 
@@ -107,6 +108,7 @@ def profile_all(args, state, create_app, db, event, reset_hot_row) -> None:
     auth = {"Authorization": f"Bearer {state['api_key']}"}
     statements = [0]
     with app.app_context():
+
         @event.listens_for(db.engine, "before_cursor_execute")
         def count(*_):
             statements[0] += 1
@@ -116,9 +118,16 @@ def profile_all(args, state, create_app, db, event, reset_hot_row) -> None:
             skus = "&".join(f"sku={common.sku_of(random.randint(1, common.VARIANTS))}" for _ in range(50))
             answer = client.get(f"/api/v1/availability?{skus}" + (f"&store={store}" if store else ""), headers=auth)
             assert answer.status_code == 200, answer.data[:300]
+
         return call
 
-    reservation = {"store": common.HOT_STORE, "lines": [{"sku": common.HOT_SKU, "quantity": 1}], "kind": "online_order", "reference": "bench-profile", "expires_in": 3600}
+    reservation = {
+        "store": common.HOT_STORE,
+        "lines": [{"sku": common.HOT_SKU, "quantity": 1}],
+        "kind": "online_order",
+        "reference": "bench-profile",
+        "expires_in": 3600,
+    }
 
     def reserve():
         answer = client.post("/api/v1/reservations", json=reservation, headers={**auth, "Idempotency-Key": f"bench-profile-{uuid.uuid4().hex}"})
@@ -150,8 +159,12 @@ def profile_all(args, state, create_app, db, event, reset_hot_row) -> None:
             call()
         profile.disable()
         results[label] = {
-            "requests": n, "wall_ms": round(wall, 2), "cpu_ms": round(cpu, 2), "sql_statements": round(per_request_sql, 1),
-            "self_time_share_percent": breakdown(profile), "top_project_functions": top_functions(profile),
+            "requests": n,
+            "wall_ms": round(wall, 2),
+            "cpu_ms": round(cpu, 2),
+            "sql_statements": round(per_request_sql, 1),
+            "self_time_share_percent": breakdown(profile),
+            "top_project_functions": top_functions(profile),
         }
         print(f"\n== {label}: {wall:.1f} ms wall, {cpu:.1f} ms CPU (client included), {per_request_sql:.1f} SQL statements per request")
         for name, share in results[label]["self_time_share_percent"].items():

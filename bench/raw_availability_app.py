@@ -16,6 +16,7 @@ So, per request: Shelfside's CPU minus this app's is what the framework (ours an
 costs; this app's minus the trivial endpoint's is the query and its answer; the database's CPU
 is the same query in both.  The ``Authorization`` header is ignored: the lua script sends it to all.
 """
+
 from __future__ import annotations
 
 import os

@@ -12,6 +12,7 @@ benchmark with its oversell check (bench/contention.py); the in-process request 
 logs); the figures, the date, the machine and the gunicorn settings go to docs/benchmarks.md.
 Everything below the analysis marker in docs/benchmarks.md is hand-written and kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import availability  # noqa: E402
-import common  # noqa: E402
-import contention  # noqa: E402
-import generate  # noqa: E402
-from common import RESULTS_DIR, ROOT, LoadSettings, ServerSettings, log  # noqa: E402
+import availability
+import common
+import contention
+import generate
+from common import RESULTS_DIR, ROOT, LoadSettings, ServerSettings, log
 
 DOC = ROOT / "docs" / "benchmarks.md"
 ANALYSIS_MARKER = "<!-- analysis: everything below this line is hand-written and kept by bench/run_all.py -->"
@@ -37,7 +38,9 @@ ANALYSIS_MARKER = "<!-- analysis: everything below this line is hand-written and
 def git_revision() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=common.APP_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=common.APP_ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=common.APP_ROOT, capture_output=True, text=True
+        ).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -45,12 +48,18 @@ def git_revision() -> str:
 
 def run_profile() -> dict:
     out = RESULTS_DIR / "profile.json"
-    subprocess.run([common.PYTHON, str(common.BENCH_DIR / "profile_requests.py"), "--requests", "200", "--json", str(out)],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [common.PYTHON, str(common.BENCH_DIR / "profile_requests.py"), "--requests", "200", "--json", str(out)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
 # --- the document --------------------------------------------------------------------------
+
 
 def yes_no(flag: bool) -> str:
     return "**met**" if flag else "**missed**"
@@ -69,8 +78,9 @@ def render(results: dict) -> str:
     if results.get("preliminary"):
         lines += [
             "> **PRELIMINARY FIGURES.** Taken on a shared 2-core machine while other engineers' test suites",
-            "> were running on it (load average at start " + ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"]) +
-            f"; at the end {', '.join(f'{x:.2f}' for x in results['loadavg_at_end'])}).",
+            "> were running on it (load average at start "
+            + ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
+            + f"; at the end {', '.join(f'{x:.2f}' for x in results['loadavg_at_end'])}).",
             "> Requests/s and latencies are noisy and pessimistic; the CPU-per-request columns and the",
             "> in-process profile are the more reliable numbers.  Re-run `make bench` on a quiet machine for the final figures.",
         ]
@@ -94,7 +104,8 @@ def render(results: dict) -> str:
         f"- **Date:** {results['date']}  ·  **code:** `{results['revision']}`",
         f"- **Machine:** {m['nproc']} CPU cores ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}, Python {m['python']}",
         f"- **PostgreSQL:** {m['postgresql']} on the same machine ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(m["postgresql_settings"].items())) + ")",
+        + ", ".join(f"{k} {v}" for k, v in sorted(m["postgresql_settings"].items()))
+        + ")",
         f"- **Load tool:** {m['wrk']}, {av['load']['wrk_threads']} threads, {av['load']['connections']} connections, "
         f"{av['load']['warmup']} s warm-up then {av['load']['duration']} s measured per run, on the same machine",
         f"- **gunicorn:** {av['server']} — the same for Shelfside (`'web:create_app()'`) and the trivial app "
@@ -109,7 +120,8 @@ def render(results: dict) -> str:
         f"Database size {st['checks']['database_size']}.",
         "",
         f"**Generation time: {st['generation_seconds']:.1f} s** (generated {st['generated_at']}"
-        + ("" if results.get("regenerated") else "; the database was already complete, so this run reused it") + ").",
+        + ("" if results.get("regenerated") else "; the database was already complete, so this run reused it")
+        + ").",
         "",
         "| step | seconds |",
         "| --- | ---: |",
@@ -128,9 +140,15 @@ def render(results: dict) -> str:
         "| endpoint | req/s | p50 ms | p90 ms | p99 ms | share of trivial req/s | app CPU ms/req | DB CPU ms/req | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    labels = {"trivial_1": "trivial (before)", "one_store": "availability, one store", "raw_one_store": "one store, plain psycopg",
-              "all_stores": "availability, all stores", "raw_all_stores": "all stores, plain psycopg",
-              "healthz": "Shelfside /healthz", "trivial_2": "trivial (after)"}
+    labels = {
+        "trivial_1": "trivial (before)",
+        "one_store": "availability, one store",
+        "raw_one_store": "one store, plain psycopg",
+        "all_stores": "availability, all stores",
+        "raw_all_stores": "all stores, plain psycopg",
+        "healthz": "Shelfside /healthz",
+        "trivial_2": "trivial (after)",
+    }
     for key in ("trivial_1", "one_store", "raw_one_store", "all_stores", "raw_all_stores", "healthz", "trivial_2"):
         if key not in runs:  # results from before the plain psycopg endpoint existed
             continue

@@ -12,6 +12,7 @@ with a leading apostrophe; CRLF line ends (``csv``'s default, as Shopify writes)
 ``--scatter`` some products have a row far from the others (as after a spreadsheet sort).
 The same arguments always write the same file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,38 +23,130 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inventory.barcodes import make_ean13  # noqa: E402
+from inventory.barcodes import make_ean13
 
 CLASSIC = [
-    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
-    "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
-    "Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy",
-    "Variant Fulfillment Service", "Variant Price", "Variant Compare At Price", "Variant Requires Shipping", "Variant Taxable",
-    "Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Gift Card", "SEO Title", "SEO Description",
-    "Google Shopping / Google Product Category", "Google Shopping / Gender", "Google Shopping / Age Group",
-    "Google Shopping / MPN", "Google Shopping / Condition", "Google Shopping / Custom Product", "Variant Image",
-    "Variant Weight Unit", "Variant Tax Code", "Cost per item", "Status",
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "Vendor",
+    "Product Category",
+    "Type",
+    "Tags",
+    "Published",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Fulfillment Service",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Requires Shipping",
+    "Variant Taxable",
+    "Variant Barcode",
+    "Image Src",
+    "Image Position",
+    "Image Alt Text",
+    "Gift Card",
+    "SEO Title",
+    "SEO Description",
+    "Google Shopping / Google Product Category",
+    "Google Shopping / Gender",
+    "Google Shopping / Age Group",
+    "Google Shopping / MPN",
+    "Google Shopping / Condition",
+    "Google Shopping / Custom Product",
+    "Variant Image",
+    "Variant Weight Unit",
+    "Variant Tax Code",
+    "Cost per item",
+    "Status",
 ]
 MODERN = [
-    "Title", "URL handle", "Description", "Vendor", "Product category", "Type", "Tags", "Published on online store", "Status",
-    "SKU", "Barcode", "Option1 name", "Option1 value", "Option1 Linked To", "Option2 name", "Option2 value", "Option2 Linked To",
-    "Option3 name", "Option3 value", "Option3 Linked To", "Price", "Compare-at price", "Cost per item", "Charge tax", "Tax code",
-    "Unit price total measure", "Unit price total measure unit", "Unit price base measure", "Unit price base measure unit",
-    "Inventory tracker", "Inventory quantity", "Continue selling when out of stock", "Weight value (grams)", "Weight unit for display",
-    "Requires shipping", "Fulfillment service", "Product image URL", "Image position", "Image alt text", "Variant image URL",
-    "Gift card", "SEO title", "SEO description", "Google Shopping / Google product category", "Google Shopping / Gender",
-    "Google Shopping / Age group", "Google Shopping / Manufacturer part number (MPN)", "Google Shopping / Condition",
+    "Title",
+    "URL handle",
+    "Description",
+    "Vendor",
+    "Product category",
+    "Type",
+    "Tags",
+    "Published on online store",
+    "Status",
+    "SKU",
+    "Barcode",
+    "Option1 name",
+    "Option1 value",
+    "Option1 Linked To",
+    "Option2 name",
+    "Option2 value",
+    "Option2 Linked To",
+    "Option3 name",
+    "Option3 value",
+    "Option3 Linked To",
+    "Price",
+    "Compare-at price",
+    "Cost per item",
+    "Charge tax",
+    "Tax code",
+    "Unit price total measure",
+    "Unit price total measure unit",
+    "Unit price base measure",
+    "Unit price base measure unit",
+    "Inventory tracker",
+    "Inventory quantity",
+    "Continue selling when out of stock",
+    "Weight value (grams)",
+    "Weight unit for display",
+    "Requires shipping",
+    "Fulfillment service",
+    "Product image URL",
+    "Image position",
+    "Image alt text",
+    "Variant image URL",
+    "Gift card",
+    "SEO title",
+    "SEO description",
+    "Google Shopping / Google product category",
+    "Google Shopping / Gender",
+    "Google Shopping / Age group",
+    "Google Shopping / Manufacturer part number (MPN)",
+    "Google Shopping / Condition",
 ]
 # classic name -> 2024+ name, for the columns this generator fills
 MODERN_NAME = {
-    "Handle": "URL handle", "Body (HTML)": "Description", "Product Category": "Product category", "Published": "Published on online store",
-    "Option1 Name": "Option1 name", "Option1 Value": "Option1 value", "Option2 Name": "Option2 name", "Option2 Value": "Option2 value",
-    "Variant SKU": "SKU", "Variant Grams": "Weight value (grams)", "Variant Inventory Tracker": "Inventory tracker",
-    "Variant Inventory Qty": "Inventory quantity", "Variant Inventory Policy": "Continue selling when out of stock",
-    "Variant Fulfillment Service": "Fulfillment service", "Variant Price": "Price", "Variant Compare At Price": "Compare-at price",
-    "Variant Requires Shipping": "Requires shipping", "Variant Taxable": "Charge tax", "Variant Barcode": "Barcode",
-    "Image Src": "Product image URL", "Image Position": "Image position", "Image Alt Text": "Image alt text", "Gift Card": "Gift card",
-    "SEO Title": "SEO title", "SEO Description": "SEO description", "Variant Weight Unit": "Weight unit for display",
+    "Handle": "URL handle",
+    "Body (HTML)": "Description",
+    "Product Category": "Product category",
+    "Published": "Published on online store",
+    "Option1 Name": "Option1 name",
+    "Option1 Value": "Option1 value",
+    "Option2 Name": "Option2 name",
+    "Option2 Value": "Option2 value",
+    "Variant SKU": "SKU",
+    "Variant Grams": "Weight value (grams)",
+    "Variant Inventory Tracker": "Inventory tracker",
+    "Variant Inventory Qty": "Inventory quantity",
+    "Variant Inventory Policy": "Continue selling when out of stock",
+    "Variant Fulfillment Service": "Fulfillment service",
+    "Variant Price": "Price",
+    "Variant Compare At Price": "Compare-at price",
+    "Variant Requires Shipping": "Requires shipping",
+    "Variant Taxable": "Charge tax",
+    "Variant Barcode": "Barcode",
+    "Image Src": "Product image URL",
+    "Image Position": "Image position",
+    "Image Alt Text": "Image alt text",
+    "Gift Card": "Gift card",
+    "SEO Title": "SEO title",
+    "SEO Description": "SEO description",
+    "Variant Weight Unit": "Weight unit for display",
 }
 TYPES = (
     ("Jackets", "Apparel & Accessories > Clothing > Outerwear > Coats & Jackets"),
@@ -86,12 +179,27 @@ def products(rng: random.Random, rows: int, without_sku: float):
         price = f"{rng.randrange(19, 240)}.{rng.choice(('00', '50', '90', '95'))}"
         product_rows = []
         for index, (size, colour) in enumerate(options):
-            sku = "" if rng.random() < without_sku else (f"'{10_000_000 + number * 100 + index}" if rng.random() < 0.2 else f"{kind[:3].upper()}-{number:06d}-{size}-{colour[:3].upper()}")
+            sku = (
+                ""
+                if rng.random() < without_sku
+                else (
+                    f"'{10_000_000 + number * 100 + index}" if rng.random() < 0.2 else f"{kind[:3].upper()}-{number:06d}-{size}-{colour[:3].upper()}"
+                )
+            )
             row = {
-                "Handle": handle, "Variant SKU": sku, "Variant Grams": "450", "Variant Inventory Tracker": "shopify",
-                "Variant Inventory Qty": str(rng.randrange(-1, 30)), "Variant Inventory Policy": "deny", "Variant Fulfillment Service": "manual",
-                "Variant Price": price, "Variant Compare At Price": "", "Variant Requires Shipping": "true", "Variant Taxable": "true",
-                "Variant Barcode": "'" + make_ean13(f"40{number:06d}{index:04d}"), "Variant Weight Unit": "kg",
+                "Handle": handle,
+                "Variant SKU": sku,
+                "Variant Grams": "450",
+                "Variant Inventory Tracker": "shopify",
+                "Variant Inventory Qty": str(rng.randrange(-1, 30)),
+                "Variant Inventory Policy": "deny",
+                "Variant Fulfillment Service": "manual",
+                "Variant Price": price,
+                "Variant Compare At Price": "",
+                "Variant Requires Shipping": "true",
+                "Variant Taxable": "true",
+                "Variant Barcode": "'" + make_ean13(f"40{number:06d}{index:04d}"),
+                "Variant Weight Unit": "kg",
             }
             if one_variant:
                 row.update({"Option1 Name": "Title", "Option1 Value": "Default Title"})
@@ -99,12 +207,20 @@ def products(rng: random.Random, rows: int, without_sku: float):
                 row.update({"Option1 Value": size, "Option2 Value": colour})
             product_rows.append(row)
         first = product_rows[0]
-        first.update({
-            "Title": title, "Vendor": rng.choice(VENDORS), "Product Category": category, "Type": kind,
-            "Tags": ", ".join(rng.sample(("new-in", "outdoor", "bestseller", "organic", "sale", "winter"), 2)),
-            "Body (HTML)": f'<p>The {title}, made to last.</p>\n<ul>\n<li>Recycled fibres, "low-impact" dye</li>\n<li>Care: 30 °C, line dry</li>\n</ul>',
-            "Published": "true", "Gift Card": "false", "SEO Title": title, "Status": "active",
-        })
+        first.update(
+            {
+                "Title": title,
+                "Vendor": rng.choice(VENDORS),
+                "Product Category": category,
+                "Type": kind,
+                "Tags": ", ".join(rng.sample(("new-in", "outdoor", "bestseller", "organic", "sale", "winter"), 2)),
+                "Body (HTML)": f'<p>The {title}, made to last.</p>\n<ul>\n<li>Recycled fibres, "low-impact" dye</li>\n<li>Care: 30 °C, line dry</li>\n</ul>',
+                "Published": "true",
+                "Gift Card": "false",
+                "SEO Title": title,
+                "Status": "active",
+            }
+        )
         if not one_variant:
             first.update({"Option1 Name": "Size", "Option2 Name": "Color"})
         for position, url in enumerate(images, start=1):

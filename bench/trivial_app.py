@@ -7,6 +7,7 @@ Served by gunicorn exactly like Shelfside (same worker class, workers, threads):
 so that "availability throughput as a share of the trivial endpoint's" measures what our
 code adds (auth, validation, queries, serialisation) on top of Flask + gunicorn + HTTP.
 """
+
 from flask import Flask, jsonify
 
 

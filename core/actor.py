@@ -5,6 +5,7 @@ Every service that changes something takes an ``Actor`` and stores it as a refer
 audit trail, a ledger line or a reservation can be traced to the account that made it even
 after that account is renamed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

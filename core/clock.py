@@ -1,10 +1,11 @@
 """The one clock.  Tests move time by patching ``core.clock.now``."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
     """The current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def isoformat(value: datetime | None) -> str | None:
@@ -12,5 +13,5 @@ def isoformat(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat(timespec="seconds")

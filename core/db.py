@@ -5,12 +5,13 @@ the database write lock at the *start* of every write transaction (``BEGIN IMMED
 a transaction never reads, then loses a race to upgrade its lock.  Read-only work (the web
 layer marks GET requests) begins with a plain deferred ``BEGIN`` and runs concurrently.
 """
+
 from __future__ import annotations
 
 import contextlib
 import sqlite3
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
@@ -45,7 +46,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -56,8 +57,8 @@ class UTCDateTime(TypeDecorator):
         if isinstance(value, str):  # raw SQL paths on SQLite
             value = datetime.fromisoformat(value)
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 _sqlite_begin = ContextVar("shelfside_sqlite_begin", default="BEGIN IMMEDIATE")

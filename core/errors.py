@@ -1,4 +1,5 @@
 """Domain exceptions with stable codes.  ``web/errors.py`` maps them to HTTP answers."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ The record is inserted in the same transaction as the work it describes, under a
 constraint on (principal, key): two racing requests with one key cannot both commit, and a
 retry finds the first answer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,9 +45,7 @@ def check_key(key: str) -> str:
 
 def find_answer(principal: str, key: str, fingerprint: str):
     """The stored (status, body) for this key, None if unseen; IdempotencyKeyReused if the request differs."""
-    record = db.session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
-    )
+    record = db.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
     if record is None:
         return None
     if record.request_hash != fingerprint:

@@ -18,6 +18,7 @@ Two backends, chosen by ``configure``:
   id about twice a second, pruned by age.  It works across gunicorn worker processes on the
   embedded SQLite default and on PostgreSQL alike.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,6 +98,7 @@ def _drop_pending(session: Session) -> None:
 
 
 # --- the backends -------------------------------------------------------------------------------
+
 
 class DatabaseBackend:
     """Messages in ``live_message``; subscribers poll by id.  Needs an application context to
@@ -236,7 +238,7 @@ class RedisSubscription:
             if item.get("type") != "message":
                 continue
             channel = item["channel"].decode() if isinstance(item["channel"], bytes) else item["channel"]
-            found.append({"id": None, "channel": channel[len(RedisBackend.PREFIX):], **json.loads(item["data"])})
+            found.append({"id": None, "channel": channel[len(RedisBackend.PREFIX) :], **json.loads(item["data"])})
 
     def close(self) -> None:
         self.pubsub.close()

@@ -1,4 +1,5 @@
 """Money in integer minor units with its currency."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ transaction: an event exists if and only if the change that caused it committed.
 dispatcher (``web/webhooks.py``) claims due deliveries, sends them after its claim has
 committed, and records the outcome.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -94,9 +95,7 @@ def register_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
         raise ValidationError(f"unknown event types: {', '.join(unknown)}", field="events")
     if not events:
         raise ValidationError("name at least one event type", field="events")
-    endpoint = WebhookEndpoint(
-        public_id=new_id("we"), url=url, events=sorted(set(events)), secret="whsec_" + secrets.token_hex(24)
-    )
+    endpoint = WebhookEndpoint(public_id=new_id("we"), url=url, events=sorted(set(events)), secret="whsec_" + secrets.token_hex(24))
     db.session.add(endpoint)
     db.session.flush()
     forget_endpoint_cache()

@@ -1,4 +1,5 @@
 """Opaque cursors for keyset pagination."""
+
 from __future__ import annotations
 
 import base64

@@ -6,6 +6,7 @@ Redis) then counts a client's attempts once, not once per worker.  It keeps its 
 connection pool, apart from the request's unit of work: a count is committed at once and survives
 the request's rollback (a refused login still counts).
 """
+
 from __future__ import annotations
 
 import random

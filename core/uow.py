@@ -7,6 +7,7 @@ that did not commit — a live push to a tablet, an email, an SMS — are regist
 order registered, and are dropped when it rolls back.  Webhooks do not go this way: they are
 written to the outbox in the same transaction (``core.outbox.emit``), which is durable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +41,7 @@ def _run_after_commit(session: Session) -> None:
     for operation, args, kwargs in operations or ():
         try:
             operation(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the change is committed; a notification failing must not hide that
+        except Exception:
             log.exception("after-commit operation %s failed", getattr(operation, "__qualname__", operation))
 
 

@@ -16,6 +16,7 @@ body not JSON), so Shelfside retries only what it should.  Delivery is at least 
 event can arrive twice, so this receiver skips event ids it has already seen (in memory; a real
 one would keep them in its database, in the transaction that acts on the event).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print verified Shelfside webhooks.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000, help="0 picks a free port")
-    parser.add_argument("--secret", default=os.environ.get("SHELFSIDE_WEBHOOK_SECRET"), help="the endpoint's whsec_... secret (or SHELFSIDE_WEBHOOK_SECRET)")
+    parser.add_argument(
+        "--secret", default=os.environ.get("SHELFSIDE_WEBHOOK_SECRET"), help="the endpoint's whsec_... secret (or SHELFSIDE_WEBHOOK_SECRET)"
+    )
     parser.add_argument("--tolerance", type=int, default=300, help="seconds a signature stays valid")
     args = parser.parse_args(argv)
     if not args.secret:

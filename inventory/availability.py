@@ -1,4 +1,5 @@
 """Availability = on hand − reserved, per SKU and location."""
+
 from __future__ import annotations
 
 from functools import cache

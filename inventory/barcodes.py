@@ -1,4 +1,5 @@
 """EAN-13 and UPC-A barcodes with their check digits."""
+
 from __future__ import annotations
 
 from core.errors import ValidationError

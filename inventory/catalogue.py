@@ -1,4 +1,5 @@
 """Products, variants, barcodes, images and categories: upsert, look up, search."""
+
 from __future__ import annotations
 
 import re
@@ -122,8 +123,10 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     if duplicates:
         raise ValidationError(f"SKU listed twice: {', '.join(duplicates)}", field="variants")
 
-    by_handle = select(Product).where(Product.handle == handle).options(
-        selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images)
+    by_handle = (
+        select(Product)
+        .where(Product.handle == handle)
+        .options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
     )
     product = db.session.scalar(by_handle)
     created = False
@@ -131,19 +134,30 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         # insert or nothing: of concurrent upserts of one new handle, one creates it, the others
         # wait for it (PostgreSQL) and then update what it created
         now = clock.now()
-        created = db.session.execute(
-            upsert_insert(Product).values(
-                handle=handle, title=data["title"], description="", vendor="", tags=[], status=status, search_text="", created_at=now, updated_at=now,
-            ).on_conflict_do_nothing(index_elements=["handle"]).returning(Product.id)
-        ).first() is not None
+        created = (
+            db.session.execute(
+                upsert_insert(Product)
+                .values(
+                    handle=handle,
+                    title=data["title"],
+                    description="",
+                    vendor="",
+                    tags=[],
+                    status=status,
+                    search_text="",
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["handle"])
+                .returning(Product.id)
+            ).first()
+            is not None
+        )
         product = db.session.scalar(by_handle.execution_options(populate_existing=True))
     if not created and product_matches(product, data):
         return product, False  # unchanged: no write, no updated_at bump, no product.updated event
 
-    existing = {
-        v.sku: v
-        for v in db.session.scalars(select(Variant).where(Variant.sku.in_(skus)).options(selectinload(Variant.product)))
-    }
+    existing = {v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(skus)).options(selectinload(Variant.product)))}
     for sku, variant in existing.items():
         if variant.product is not product and variant.product_id != product.id:
             raise Conflict(f"SKU {sku} belongs to product {variant.product.handle}", {"sku": sku, "product": variant.product.handle})
@@ -157,9 +171,7 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
     product.updated_at = clock.now()
 
     # images: replaced as a whole, in the order given
-    product.images[:] = [
-        ProductImage(url=img["url"], alt=img.get("alt") or "", position=i) for i, img in enumerate(data.get("images") or [])
-    ]
+    product.images[:] = [ProductImage(url=img["url"], alt=img.get("alt") or "", position=i) for i, img in enumerate(data.get("images") or [])]
 
     given: dict[str, str] = {}  # canonical code -> the SKU it is given to
     for index, vin in enumerate(variants_in):
@@ -259,20 +271,30 @@ def options_key(options: dict | None) -> tuple:
 def variant_as_input(variant: Variant) -> dict:
     """A stored variant in the shape of upsert data."""
     return {
-        "sku": variant.sku, "sku_generated": variant.sku_generated, "title": variant.title, "price": variant.price,
-        "compare_at_price": variant.compare_at_price, "barcodes": [barcode.code for barcode in variant.barcodes],
+        "sku": variant.sku,
+        "sku_generated": variant.sku_generated,
+        "title": variant.title,
+        "price": variant.price,
+        "compare_at_price": variant.compare_at_price,
+        "barcodes": [barcode.code for barcode in variant.barcodes],
         "options": dict(variant.options or {}),
     }
 
 
 def _stored_form(product: Product) -> tuple:
     """A stored product in the comparable form of its upsert data."""
-    return _comparable({
-        "title": product.title, "description": product.description, "vendor": product.vendor,
-        "category": product.category.name if product.category else None, "status": product.status, "tags": product.tags,
-        "images": [{"url": image.url, "alt": image.alt} for image in product.images],
-        "variants": [variant_as_input(variant) for variant in product.variants],
-    })
+    return _comparable(
+        {
+            "title": product.title,
+            "description": product.description,
+            "vendor": product.vendor,
+            "category": product.category.name if product.category else None,
+            "status": product.status,
+            "tags": product.tags,
+            "images": [{"url": image.url, "alt": image.alt} for image in product.images],
+            "variants": [variant_as_input(variant) for variant in product.variants],
+        }
+    )
 
 
 def _comparable(data: dict) -> tuple:
@@ -281,14 +303,26 @@ def _comparable(data: dict) -> tuple:
     for variant in data["variants"]:
         options = {str(k).lower(): str(v) for k, v in (variant.get("options") or {}).items() if v not in (None, "")}
         title = variant.get("title") or " / ".join(options.values()) or "Default"
-        variants.append((
-            variant["sku"], title, variant["price"], variant.get("compare_at_price"), sorted(variant.get("barcodes") or []), options,
-        ))
+        variants.append(
+            (
+                variant["sku"],
+                title,
+                variant["price"],
+                variant.get("compare_at_price"),
+                sorted(variant.get("barcodes") or []),
+                options,
+            )
+        )
     category = (data.get("category") or "").strip()
     return (
-        data["title"], data.get("description") or "", data.get("vendor") or "", slugify(category) if category else None,
-        data.get("status") or "active", list(data.get("tags") or []),
-        [(image["url"], image.get("alt") or "") for image in data.get("images") or []], variants,
+        data["title"],
+        data.get("description") or "",
+        data.get("vendor") or "",
+        slugify(category) if category else None,
+        data.get("status") or "active",
+        list(data.get("tags") or []),
+        [(image["url"], image.get("alt") or "") for image in data.get("images") or []],
+        variants,
     )
 
 
@@ -340,7 +374,9 @@ def search_products(
         conditions = []
         if digits.isdigit() and 8 <= len(digits) <= 14:
             conditions.append(
-                Product.id.in_(select(Variant.product_id).join(Barcode, Barcode.variant_id == Variant.id).where(Barcode.code.in_(equivalents(digits))))
+                Product.id.in_(
+                    select(Variant.product_id).join(Barcode, Barcode.variant_id == Variant.id).where(Barcode.code.in_(equivalents(digits)))
+                )
             )
         conditions.append(Product.id.in_(select(Variant.product_id).where(Variant.sku.ilike(_like_prefix(q), escape="\\"))))
         words = [w for w in re.split(r"\s+", q.lower()) if w]

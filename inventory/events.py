@@ -1,4 +1,5 @@
 """The webhook event types the inventory package emits."""
+
 from core.outbox import declare_event_types
 
 STOCK_CHANGED = "stock.changed"
@@ -11,6 +12,13 @@ TRANSFER_RECEIVED = "transfer.received"
 PRODUCT_UPDATED = "product.updated"
 
 declare_event_types(
-    "inventory", STOCK_CHANGED, RESERVATION_HELD, RESERVATION_COMMITTED, RESERVATION_RELEASED, RESERVATION_EXPIRED,
-    TRANSFER_CREATED, TRANSFER_RECEIVED, PRODUCT_UPDATED,
+    "inventory",
+    STOCK_CHANGED,
+    RESERVATION_HELD,
+    RESERVATION_COMMITTED,
+    RESERVATION_RELEASED,
+    RESERVATION_EXPIRED,
+    TRANSFER_CREATED,
+    TRANSFER_RECEIVED,
+    PRODUCT_UPDATED,
 )

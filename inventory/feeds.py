@@ -1,4 +1,5 @@
 """The local inventory feed shopping search engines ingest (tab-separated)."""
+
 from __future__ import annotations
 
 import csv

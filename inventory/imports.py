@@ -15,6 +15,7 @@ with a leading apostrophe, barcodes with spaces, and barcodes a spreadsheet turn
 scientific notation (reported, since they cannot be recovered).  Nothing silently disappears: a
 row or a value left out is in the report.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -69,8 +70,13 @@ REQUIRED_COLUMNS = ("handle", "title", "variant price")
 INVENTORY_COLUMN = "variant inventory qty"
 # a row with none of these is not a variant (it only adds an image, say)
 VARIANT_COLUMNS = (
-    "variant sku", "variant price", "variant compare at price", "variant barcode",
-    "option1 value", "option2 value", "option3 value",
+    "variant sku",
+    "variant price",
+    "variant compare at price",
+    "variant barcode",
+    "option1 value",
+    "option2 value",
+    "option3 value",
 )
 OPTION_INDEXES = (1, 2, 3)
 STOCK_REASON = "Shopify import"
@@ -225,6 +231,7 @@ def import_shopify_csv(
 
 
 # --- reading the file ---------------------------------------------------------------------
+
 
 @dataclass
 class _Row:
@@ -403,6 +410,7 @@ def _delimiter(first_line: str) -> str:
 
 # --- drafts: what the file says, checked without the database -------------------------------
 
+
 @dataclass
 class _VariantDraft:
     line: int
@@ -446,10 +454,13 @@ class _ShopifyImport:
 
     def run(self) -> None:
         if self.location_code and INVENTORY_COLUMN not in self.columns:
-            self.report.warn(1, (
-                f"no {self.export.column(INVENTORY_COLUMN)} column (Shopify leaves it out when the store has several locations):"
-                f" no stock recorded at {self.location_code}"
-            ))
+            self.report.warn(
+                1,
+                (
+                    f"no {self.export.column(INVENTORY_COLUMN)} column (Shopify leaves it out when the store has several locations):"
+                    f" no stock recorded at {self.location_code}"
+                ),
+            )
         total = self.export.rows
         self.progress(0, total)
         batch: list[_ProductDraft] = []
@@ -486,16 +497,12 @@ class _ShopifyImport:
             "status": self._status(handle, main),
             "tags": list(dict.fromkeys(tag.strip() for tag in main["tags"].split(",") if tag.strip())),
         }
-        too_long = _too_long(
-            ("Title", main["title"], Product.title), ("Vendor", main["vendor"], Product.vendor), ("Type", category, Category.name)
-        )
+        too_long = _too_long(("Title", main["title"], Product.title), ("Vendor", main["vendor"], Product.vendor), ("Type", category, Category.name))
         if too_long:
             draft.error = f"product '{handle}': {too_long}; skipped"
             return draft
         draft.images = self._images(handle, rows)
-        option_names = [
-            next((row[f"option{i} name"] for row in (main, *rows) if row[f"option{i} name"]), "") for i in OPTION_INDEXES
-        ]
+        option_names = [next((row[f"option{i} name"] for row in (main, *rows) if row[f"option{i} name"]), "") for i in OPTION_INDEXES]
         draft.variants = [self._draft_variant(handle, row, option_names) for row in rows if any(row[c] for c in VARIANT_COLUMNS)]
         return draft
 
@@ -590,8 +597,10 @@ class _ShopifyImport:
             product.handle: product
             for product in _in_batches(
                 [d.handle for d in drafts],
-                lambda chunk: select(Product).where(Product.handle.in_(chunk)).options(
-                    selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images)
+                lambda chunk: (
+                    select(Product)
+                    .where(Product.handle.in_(chunk))
+                    .options(selectinload(Product.variants).selectinload(Variant.barcodes), selectinload(Product.images))
                 ),
                 scalars=True,
             )
@@ -601,7 +610,9 @@ class _ShopifyImport:
         sku_owners = dict(_in_batches(skus, lambda chunk: select(Variant.sku, Product.handle).join(Product).where(Variant.sku.in_(chunk))))
         codes = [form for d in drafts for v in d.variants for code in v.barcodes for form in equivalents(code)]
         barcode_owners = dict(
-            _in_batches(codes, lambda chunk: select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(chunk)))
+            _in_batches(
+                codes, lambda chunk: select(Barcode.code, Variant.sku).join(Variant, Barcode.variant_id == Variant.id).where(Barcode.code.in_(chunk))
+            )
         )
         for draft in drafts:
             if draft.error:
@@ -639,9 +650,12 @@ class _ShopifyImport:
         if not name or product.category is None or product.category.name == name or name in self.spellings_reported:
             return
         self.spellings_reported.add(name)
-        self.report.warn(draft.line, (
-            f"product '{draft.handle}': category {name!r} is filed under {product.category.name!r}: names that differ only in case are one category"
-        ))
+        self.report.warn(
+            draft.line,
+            (
+                f"product '{draft.handle}': category {name!r} is filed under {product.category.name!r}: names that differ only in case are one category"
+            ),
+        )
 
     def _give_skus(self, drafts: list[_ProductDraft], existing: dict[str, Product]) -> None:
         """Give each variant the file has no SKU for the SKU it has (the stored variant of its product
@@ -683,7 +697,8 @@ class _ShopifyImport:
         """The upsert_product data for a draft, reporting each variant left out; None when none is left."""
         current = {variant.sku: variant_as_input(variant) for variant in product.variants} if product else {}
         renamed = {
-            sku: variant.sku for sku, variant in generated_sku_successors(
+            sku: variant.sku
+            for sku, variant in generated_sku_successors(
                 product.variants if product else [],
                 [{"sku": v.sku, "options": v.options} for v in draft.variants if v.sku_given and not self._sku_clash(draft.handle, v, sku_owners)],
                 set(current) | set(sku_owners),
@@ -710,10 +725,16 @@ class _ShopifyImport:
                 self.report.warn(variant.line, warning)
             self._note_sku(draft.handle, variant, renamed.get(variant.sku))
             barcodes = self._barcodes(variant, stored, barcode_owners, renamed.get(variant.sku))
-            variants.append({
-                "sku": variant.sku, "sku_generated": variant.sku_generated, "price": variant.price,
-                "compare_at_price": variant.compare_at_price, "barcodes": barcodes, "options": variant.options,
-            })
+            variants.append(
+                {
+                    "sku": variant.sku,
+                    "sku_generated": variant.sku_generated,
+                    "price": variant.price,
+                    "compare_at_price": variant.compare_at_price,
+                    "barcodes": barcodes,
+                    "options": variant.options,
+                }
+            )
         if not variants:
             self.report.skip(draft.line, f"product '{draft.handle}' has no variant that can be imported; skipped", draft.lines)
             return None
@@ -723,14 +744,19 @@ class _ShopifyImport:
         """Report a SKU the file did not give (generated, or the one the variant has) or a generated one replaced."""
         if renamed_from:
             self.report.renamed_skus += 1
-            self.report.note(variant.line, (
-                f"SKU {variant.sku} replaces the generated SKU {renamed_from} of '{handle}' ({_option_text(variant.options)});"
-                " its stock and history stay with it"
-            ))
+            self.report.note(
+                variant.line,
+                (
+                    f"SKU {variant.sku} replaces the generated SKU {renamed_from} of '{handle}' ({_option_text(variant.options)});"
+                    " its stock and history stay with it"
+                ),
+            )
         elif not variant.sku_given:
             self.report.generated_skus += variant.sku_generated
             kind = "generated SKU" if variant.sku_generated else "its SKU"
-            self.report.note(variant.line, f"no {self.export.column('variant sku')} for '{handle}' ({_option_text(variant.options)}): {kind} {variant.sku}")
+            self.report.note(
+                variant.line, f"no {self.export.column('variant sku')} for '{handle}' ({_option_text(variant.options)}): {kind} {variant.sku}"
+            )
 
     def _sku_clash(self, handle: str, variant: _VariantDraft, sku_owners: dict) -> str:
         if not variant.sku_given:
@@ -759,8 +785,7 @@ class _ShopifyImport:
             codes = variant.barcodes
         else:
             codes = [
-                code for code in (current or {}).get("barcodes", [])
-                if self.barcode_claims.get(canonical(code), (variant.sku,))[0] == variant.sku
+                code for code in (current or {}).get("barcodes", []) if self.barcode_claims.get(canonical(code), (variant.sku,))[0] == variant.sku
             ]
             kept = f"kept its barcode {', '.join(codes)}" if codes else "imported without a barcode"
             self.report.warn(variant.line, f"{problem}; {kept}")
@@ -789,25 +814,27 @@ class _ShopifyImport:
         )
         changing = sorted(variant_id for variant_id, (_, quantity, _) in wanted.items() if on_hand.get(variant_id, 0) != quantity)
         for start in range(0, len(changing), LOCK_BATCH):
-            levels = lock_levels([(variant_id, location.id) for variant_id in changing[start:start + LOCK_BATCH]], create=True)
+            levels = lock_levels([(variant_id, location.id) for variant_id in changing[start : start + LOCK_BATCH]], create=True)
             for (variant_id, _), level in sorted(levels.items()):
                 sku, quantity, line = wanted[variant_id]
                 if level.on_hand == quantity:
                     continue
                 if quantity < level.reserved:
-                    self.report.warn(line, (
-                        f"SKU {sku}: on hand at {location.code} not set to {quantity}: {level.reserved} are held for reservations;"
-                        " release holds before recording this count"
-                    ))
+                    self.report.warn(
+                        line,
+                        (
+                            f"SKU {sku}: on hand at {location.code} not set to {quantity}: {level.reserved} are held for reservations;"
+                            " release holds before recording this count"
+                        ),
+                    )
                     continue
-                change_level(
-                    level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=STOCK_REASON, sku=sku
-                )
+                change_level(level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=STOCK_REASON, sku=sku)
                 self.report.stock_counts += 1
         db.session.flush()
 
 
 # --- values -----------------------------------------------------------------------------------
+
 
 def _parse_price(text: str, currency: str, column: str) -> Money:
     """A price as Shopify writes it (129, 129.00), or as a spreadsheet re-saved it (1,299.00, 129,00)."""
@@ -862,7 +889,7 @@ def _in_batches(keys: list, statement, scalars: bool = False) -> list:
     keys = list(dict.fromkeys(keys))
     found = []
     for start in range(0, len(keys), BATCH):
-        chunk = keys[start:start + BATCH]
+        chunk = keys[start : start + BATCH]
         found += db.session.scalars(statement(chunk)).all() if scalars else db.session.execute(statement(chunk)).all()
     return found
 

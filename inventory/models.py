@@ -1,4 +1,5 @@
 """Catalogue, locations, stock, ledger, reservations and transfers."""
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
@@ -42,9 +43,7 @@ class Product(db.Model):
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
-    variants: Mapped[list[Variant]] = relationship(
-        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
-    )
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.position", cascade="all, delete-orphan")
     images: Mapped[list[ProductImage]] = relationship(order_by="ProductImage.position", cascade="all, delete-orphan")
 
 
@@ -164,9 +163,7 @@ class StockMovement(db.Model):
 
     __tablename__ = "stock_movement"
     __table_args__ = (
-        CheckConstraint(
-            "kind in ('receive', 'sale', 'return', 'adjustment', 'transfer_out', 'transfer_in', 'count')", name="kind"
-        ),
+        CheckConstraint("kind in ('receive', 'sale', 'return', 'adjustment', 'transfer_out', 'transfer_in', 'count')", name="kind"),
         Index("ix_stock_movement_stock_level", "stock_level_id", "id"),
     )
 

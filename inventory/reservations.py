@@ -7,6 +7,7 @@ Who reaches a reservation: a partner API key (and any actor other than staff and
 reaches only the reservations it made; for any other the answer is NotFound, exactly as for one
 that does not exist.  Staff and the system are not restricted here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ class _Request:
         return [Change(level_id, sku, reserved=quantity) for sku, level_id, quantity in self.holds]
 
 
-def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expires_in: int | None = DEFAULT_EXPIRY_SECONDS, actor: Actor = SYSTEM) -> Reservation:
+def reserve(
+    store: str, lines: list[dict], kind: str, reference: str = "", expires_in: int | None = DEFAULT_EXPIRY_SECONDS, actor: Actor = SYSTEM
+) -> Reservation:
     """Hold ``lines`` ([{"sku", "quantity"}]) at ``store``: all of them or none.
 
     Raises ValidationError naming the line (``lines.0.sku``, ``lines.1.quantity``) for unknown SKUs
@@ -80,10 +83,15 @@ def reserve(store: str, lines: list[dict], kind: str, reference: str = "", expir
             wanted[sku] = wanted.get(sku, 0) + quantity
     if errors:
         raise ValidationError("some lines are not valid", details=errors)
-    request = _Request(store, location_id, [(sku, found[sku][0], quantity) for sku, quantity in wanted.items()], kind, reference or "", expires_in, actor)
+    request = _Request(
+        store, location_id, [(sku, found[sku][0], quantity) for sku, quantity in wanted.items()], kind, reference or "", expires_in, actor
+    )
 
-    short = [{"sku": sku, "requested": quantity, "available": max(found[sku][1], 0)}
-             for sku, level_id, quantity in request.holds if level_id is None or found[sku][1] < quantity]
+    short = [
+        {"sku": sku, "requested": quantity, "available": max(found[sku][1], 0)}
+        for sku, level_id, quantity in request.holds
+        if level_id is None or found[sku][1] < quantity
+    ]
     if not short:
         preload_subscribers()
         held = _Held(request)  # everything about the answer is ready before the first lock
@@ -101,8 +109,14 @@ class _Held:
         when = clock.now()
         self.request = request
         self.values = {
-            "public_id": new_id("rsv"), "location_id": request.location_id, "kind": request.kind, "reference": request.reference, "status": "held",
-            "expires_at": when + timedelta(seconds=request.expires_in) if request.expires_in else None, "created_at": when, **request.actor.columns(),
+            "public_id": new_id("rsv"),
+            "location_id": request.location_id,
+            "kind": request.kind,
+            "reference": request.reference,
+            "status": "held",
+            "expires_at": when + timedelta(seconds=request.expires_in) if request.expires_in else None,
+            "created_at": when,
+            **request.actor.columns(),
         }
         self.reservation = Reservation(closed_at=None, **self.values)
         _remember(self.reservation, [(level_id, sku, quantity) for sku, level_id, quantity in request.holds], request.store)
@@ -152,8 +166,11 @@ def _reserve_after_expiry(request: _Request, short: list[dict]) -> Reservation:
     for reservation in expiring:
         _close(reservation, "expired", their_lines[reservation.id])
         emit("reservation.expired", reservation_payload(reservation))
-    short = [{"sku": sku, "requested": quantity, "available": max(levels[level_id].available, 0)}
-             for sku, level_id, quantity in request.holds if levels[level_id].available < quantity]
+    short = [
+        {"sku": sku, "requested": quantity, "available": max(levels[level_id].available, 0)}
+        for sku, level_id, quantity in request.holds
+        if levels[level_id].available < quantity
+    ]
     if short:
         raise InsufficientStock(short)
     _, refused = take_units(request.changes(), request.store)  # the rows are locked and checked: this cannot refuse
@@ -188,6 +205,7 @@ def _insert_header():
 
 # --- reaching, committing, releasing, expiring -----------------------------------------------
 
+
 def _visible_to(query, actor: Actor):
     if actor.kind not in UNRESTRICTED_ACTORS:
         query = query.where(Reservation.actor_kind == actor.kind, Reservation.actor_id == actor.id)
@@ -200,7 +218,9 @@ def get_reservation(public_id: str, lock: bool = False, actor: Actor = SYSTEM) -
     ``lock``: locked ``FOR UPDATE`` and freshly read (the first lock in the order, see inventory.stock)."""
     if lock:
         return _locked(public_id, actor)
-    reservation = db.session.scalar(_visible_to(select(Reservation).where(Reservation.public_id == public_id), actor).options(selectinload(Reservation.lines)))
+    reservation = db.session.scalar(
+        _visible_to(select(Reservation).where(Reservation.public_id == public_id), actor).options(selectinload(Reservation.lines))
+    )
     if reservation is None:
         raise NotFound(f"no reservation {public_id}")
     return reservation
@@ -228,8 +248,11 @@ def commit_reservation(public_id: str, actor: Actor = SYSTEM) -> Reservation:
     _require_live(reservation)
     lines = _load_lines([reservation])[reservation.id]
     apply_changes(
-        [Change(level_id, sku, on_hand=-quantity, reserved=-quantity, kind="sale") for level_id, sku, quantity in lines], reservation.location.code,
-        reference=reservation.reference or reservation.public_id, reason=f"reservation {reservation.public_id} ({reservation.kind})", actor=actor,
+        [Change(level_id, sku, on_hand=-quantity, reserved=-quantity, kind="sale") for level_id, sku, quantity in lines],
+        reservation.location.code,
+        reference=reservation.reference or reservation.public_id,
+        reason=f"reservation {reservation.public_id} ({reservation.kind})",
+        actor=actor,
     )
     reservation.status = "committed"
     reservation.closed_at = clock.now()
@@ -268,7 +291,10 @@ def expire_reservation(reservation: Reservation) -> bool:
 def due_reservations(limit: int = 200) -> list[Reservation]:
     return list(
         db.session.scalars(
-            select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= clock.now()).order_by(Reservation.expires_at).limit(limit)
+            select(Reservation)
+            .where(Reservation.status == "held", Reservation.expires_at <= clock.now())
+            .order_by(Reservation.expires_at)
+            .limit(limit)
         )
     )
 
@@ -296,19 +322,29 @@ def _overdue_on(level_ids: list[int]) -> list[int]:
     """Ids of held reservations past their expiry with a line on one of these stock rows (unlocked)."""
     if not level_ids:
         return []
-    return list(db.session.scalars(
-        select(Reservation.id).join(ReservationLine).where(
-            ReservationLine.stock_level_id.in_(level_ids), Reservation.status == "held", Reservation.expires_at <= clock.now()
-        ).distinct().order_by(Reservation.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Reservation.id)
+            .join(ReservationLine)
+            .where(ReservationLine.stock_level_id.in_(level_ids), Reservation.status == "held", Reservation.expires_at <= clock.now())
+            .distinct()
+            .order_by(Reservation.id)
+        )
+    )
 
 
 def _lock_reservations(ids: list[int]) -> list[Reservation]:
     if not ids:
         return []
-    return list(db.session.scalars(
-        select(Reservation).where(Reservation.id.in_(ids)).order_by(Reservation.id).with_for_update(of=Reservation).execution_options(populate_existing=True)
-    ))
+    return list(
+        db.session.scalars(
+            select(Reservation)
+            .where(Reservation.id.in_(ids))
+            .order_by(Reservation.id)
+            .with_for_update(of=Reservation)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _load_lines(reservations: list[Reservation]) -> dict[int, list[tuple[int, str, int]]]:
@@ -344,9 +380,11 @@ def line_skus(reservation: Reservation) -> dict[int, str]:
     ids = {line.stock_level_id for line in reservation.lines}
     known = reservation.__dict__.get("_line_skus")
     if known is None or not ids <= known.keys():
-        known = dict(db.session.execute(
-            select(StockLevel.id, Variant.sku).join(Variant, StockLevel.variant_id == Variant.id).where(StockLevel.id.in_(ids))
-        ).all())
+        known = dict(
+            db.session.execute(
+                select(StockLevel.id, Variant.sku).join(Variant, StockLevel.variant_id == Variant.id).where(StockLevel.id.in_(ids))
+            ).all()
+        )
         reservation._line_skus = known
     return known
 

@@ -1,4 +1,5 @@
 """SKUs Shelfside makes up for variants that came without one (Shopify does not require SKUs)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -31,14 +31,15 @@ write transaction starts with ``BEGIN IMMEDIATE`` (see ``core.db``), which seria
 for the same effect.  Nothing here makes a network call; events leave through the outbox after
 commit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import clock
 from core.actor import SYSTEM, Actor
@@ -52,6 +53,7 @@ MOVEMENT_API_KINDS = {"receive": "receive", "adjust": "adjustment", "count": "co
 
 
 # --- look-ups ---------------------------------------------------------------------------
+
 
 def get_location(code: str, field: str = "store", kinds=("store", "warehouse")) -> Location:
     """The active location with this code; a ValidationError on ``field`` if there is none."""
@@ -75,6 +77,7 @@ def get_variant(sku: str, field: str = "sku") -> Variant:
 
 
 # --- locking ------------------------------------------------------------------------------
+
 
 def _insert_missing_levels(pairs: list[tuple[int, int]]) -> None:
     if not pairs:
@@ -117,7 +120,11 @@ def lock_level_ids(ids: list[int]) -> dict[int, StockLevel]:
         return {}
     preload_subscribers()
     levels = db.session.scalars(
-        select(StockLevel).where(StockLevel.id.in_(sorted(set(ids)))).order_by(StockLevel.id).with_for_update(key_share=True).execution_options(populate_existing=True)
+        select(StockLevel)
+        .where(StockLevel.id.in_(sorted(set(ids))))
+        .order_by(StockLevel.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).all()
     return {level.id: level for level in levels}
 
@@ -145,6 +152,7 @@ def _levels_query():
 
 
 # --- the one writer -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Change:
@@ -205,8 +213,10 @@ def _merged(changes: list[Change]) -> list[Change]:
     by_row: dict[int, Change] = {}
     for change in changes:
         seen = by_row.get(change.level_id)
-        by_row[change.level_id] = change if seen is None else Change(
-            change.level_id, change.sku, seen.on_hand + change.on_hand, seen.reserved + change.reserved, seen.kind or change.kind
+        by_row[change.level_id] = (
+            change
+            if seen is None
+            else Change(change.level_id, change.sku, seen.on_hand + change.on_hand, seen.reserved + change.reserved, seen.kind or change.kind)
         )
     return [by_row[level_id] for level_id in sorted(by_row)]
 
@@ -273,9 +283,19 @@ def apply_changes(changes: list[Change], store: str, *, reason: str = "", refere
         done[change.level_id] = (row[0], row[1])
         _sync_loaded(change.level_id, row[0], row[1])
     movements = [
-        {"stock_level_id": c.level_id, "kind": c.kind, "quantity": c.on_hand, "on_hand_after": done[c.level_id][0], "counted": None,
-         "reason": reason or "", "reference": reference or "", **actor.columns(), "created_at": now}
-        for c in merged if c.on_hand
+        {
+            "stock_level_id": c.level_id,
+            "kind": c.kind,
+            "quantity": c.on_hand,
+            "on_hand_after": done[c.level_id][0],
+            "counted": None,
+            "reason": reason or "",
+            "reference": reference or "",
+            **actor.columns(),
+            "created_at": now,
+        }
+        for c in merged
+        if c.on_hand
     ]
     if movements:
         connection.execute(StockMovement.__table__.insert(), movements)
@@ -304,9 +324,11 @@ def change_level(
     """
     if on_hand_delta and kind is None:
         raise ValueError("a change of on hand needs a movement kind")
-    result = db.session.connection().execute(
-        _conditional_update(), {"level_id": level.id, "on_hand": on_hand_delta, "reserved": reserved_delta, "now": clock.now()}
-    ).first()
+    result = (
+        db.session.connection()
+        .execute(_conditional_update(), {"level_id": level.id, "on_hand": on_hand_delta, "reserved": reserved_delta, "now": clock.now()})
+        .first()
+    )
     sku = sku or db.session.get(Variant, level.variant_id).sku
     if result is None:
         db.session.refresh(level)
@@ -319,8 +341,15 @@ def change_level(
     movement = None
     if on_hand_delta or kind == "count":
         movement = StockMovement(
-            stock_level_id=level.id, kind=kind, quantity=on_hand_delta, on_hand_after=result.on_hand, counted=counted,
-            reason=reason or "", reference=reference or "", **actor.columns(), created_at=clock.now(),
+            stock_level_id=level.id,
+            kind=kind,
+            quantity=on_hand_delta,
+            on_hand_after=result.on_hand,
+            counted=counted,
+            reason=reason or "",
+            reference=reference or "",
+            **actor.columns(),
+            created_at=clock.now(),
         )
         db.session.add(movement)
     location = db.session.get(Location, level.location_id)
@@ -330,7 +359,10 @@ def change_level(
 
 # --- movements ----------------------------------------------------------------------------
 
-def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str = "", reference: str = "", actor: Actor = SYSTEM) -> tuple[StockLevel, StockMovement]:
+
+def record_movement(
+    store: str, sku: str, kind: str, quantity: int, reason: str = "", reference: str = "", actor: Actor = SYSTEM
+) -> tuple[StockLevel, StockMovement]:
     """One stock movement from the API: ``receive`` (quantity > 0), ``adjust`` (signed, not 0)
     or ``count`` (on hand becomes ``quantity``; the ledger line holds the variance).
 
@@ -355,9 +387,13 @@ def record_movement(store: str, sku: str, kind: str, quantity: int, reason: str 
                 f"counted {quantity} but {level.reserved} are held for reservations; release holds before recording this count",
                 {"sku": sku, "counted": quantity, "reserved": level.reserved},
             )
-        movement = change_level(level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=reason, reference=reference, actor=actor, sku=sku)
+        movement = change_level(
+            level, on_hand_delta=quantity - level.on_hand, kind="count", counted=quantity, reason=reason, reference=reference, actor=actor, sku=sku
+        )
     else:
-        movement = change_level(level, on_hand_delta=quantity, kind=MOVEMENT_API_KINDS[kind], reason=reason, reference=reference, actor=actor, sku=sku)
+        movement = change_level(
+            level, on_hand_delta=quantity, kind=MOVEMENT_API_KINDS[kind], reason=reason, reference=reference, actor=actor, sku=sku
+        )
     db.session.flush()
     return level, movement
 
@@ -391,7 +427,11 @@ def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cyc
         raise ValidationError("some lines are not valid", details=errors)
     levels = lock_levels([(variant_ids[sku], location.id) for sku in skus], create=True)
     lines = [(index, sku, counted, levels[(variant_ids[sku], location.id)]) for index, (sku, counted) in enumerate(counts)]
-    held = [{"line": index, "sku": sku, "counted": counted, "reserved": level.reserved} for index, sku, counted, level in lines if counted < level.reserved]
+    held = [
+        {"line": index, "sku": sku, "counted": counted, "reserved": level.reserved}
+        for index, sku, counted, level in lines
+        if counted < level.reserved
+    ]
     if held:
         raise Conflict(
             "some counts are below what is held for reservations; release holds before recording them: "
@@ -408,6 +448,7 @@ def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cyc
 
 
 # --- reading --------------------------------------------------------------------------------
+
 
 def stock_by_location(variant_ids: list[int], location_ids: list[int] | None = None) -> dict[int, list[dict]]:
     """For each variant: every active location (or only ``location_ids``) with on hand, reserved,
@@ -431,11 +472,16 @@ def stock_by_location(variant_ids: list[int], location_ids: list[int] | None = N
             shelf = shelves.get((variant_id, location.id))
             on_hand = level.on_hand if level else 0
             reserved = level.reserved if level else 0
-            rows.append({
-                "location": location, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved,
-                "low": level is not None and 0 < on_hand - reserved <= level.low_stock_threshold,
-                "shelf": shelf,
-            })
+            rows.append(
+                {
+                    "location": location,
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                    "available": on_hand - reserved,
+                    "low": level is not None and 0 < on_hand - reserved <= level.low_stock_threshold,
+                    "shelf": shelf,
+                }
+            )
         answer[variant_id] = rows
     return answer
 
@@ -457,14 +503,22 @@ def movements(store: str, sku: str, limit: int = 50) -> list[StockMovement]:
     variant = get_variant(sku)
     return list(
         db.session.scalars(
-            select(StockMovement).join(StockLevel).where(StockLevel.variant_id == variant.id, StockLevel.location_id == location.id).order_by(StockMovement.id.desc()).limit(limit)
+            select(StockMovement)
+            .join(StockLevel)
+            .where(StockLevel.variant_id == variant.id, StockLevel.location_id == location.id)
+            .order_by(StockMovement.id.desc())
+            .limit(limit)
         )
     )
 
 
 def ledger_mismatches() -> list[int]:
     """Stock rows whose on hand differs from the sum of their movements (should always be empty)."""
-    sums = select(StockMovement.stock_level_id, func.coalesce(func.sum(StockMovement.quantity), 0).label("total")).group_by(StockMovement.stock_level_id).subquery()
+    sums = (
+        select(StockMovement.stock_level_id, func.coalesce(func.sum(StockMovement.quantity), 0).label("total"))
+        .group_by(StockMovement.stock_level_id)
+        .subquery()
+    )
     rows = db.session.execute(
         select(StockLevel.id).outerjoin(sums, sums.c.stock_level_id == StockLevel.id).where(StockLevel.on_hand != func.coalesce(sums.c.total, 0))
     ).all()
@@ -485,8 +539,15 @@ def low_stock(store: str, cursor_after: int | None = None, limit: int = 50) -> l
     if cursor_after is not None:
         query = query.where(StockLevel.id > cursor_after)
     return [
-        {"id": level.id, "sku": variant.sku, "store": location.code, "on_hand": level.on_hand, "reserved": level.reserved,
-         "available": level.available, "threshold": level.low_stock_threshold}
+        {
+            "id": level.id,
+            "sku": variant.sku,
+            "store": location.code,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+            "available": level.available,
+            "threshold": level.low_stock_threshold,
+        }
         for level, variant in db.session.execute(query)
     ]
 
@@ -513,7 +574,9 @@ def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Openi
         raise ValidationError("opening stock cannot be negative", field="rows")
     pairs = {(variant_ids[sku], location_ids[code]) for code, sku, _ in rows}
     existing = db.session.execute(
-        select(StockLevel.variant_id, StockLevel.location_id).where(StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values())))
+        select(StockLevel.variant_id, StockLevel.location_id).where(
+            StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values()))
+        )
     ).all()
     clash = pairs & {(row.variant_id, row.location_id) for row in existing}
     if clash:
@@ -522,21 +585,42 @@ def receive_opening_stock(rows: list[tuple[str, str, int]], reason: str = "Openi
     ordered = sorted(rows)
     db.session.execute(
         StockLevel.__table__.insert(),
-        [{"variant_id": variant_ids[sku], "location_id": location_ids[code], "on_hand": units, "reserved": 0, "low_stock_threshold": 2, "updated_at": when}
-         for code, sku, units in ordered],
+        [
+            {
+                "variant_id": variant_ids[sku],
+                "location_id": location_ids[code],
+                "on_hand": units,
+                "reserved": 0,
+                "low_stock_threshold": 2,
+                "updated_at": when,
+            }
+            for code, sku, units in ordered
+        ],
     )
     level_ids = {
         (row.variant_id, row.location_id): row.id
         for row in db.session.execute(
-            select(StockLevel.id, StockLevel.variant_id, StockLevel.location_id).where(StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values())))
+            select(StockLevel.id, StockLevel.variant_id, StockLevel.location_id).where(
+                StockLevel.location_id.in_(set(location_ids.values())), StockLevel.variant_id.in_(set(variant_ids.values()))
+            )
         )
     }
     db.session.execute(
         StockMovement.__table__.insert(),
-        [{"stock_level_id": level_ids[(variant_ids[sku], location_ids[code])], "kind": "receive" if units else "count", "quantity": units,
-          "on_hand_after": units, "counted": None if units else 0, "reason": reason if units else f"{reason}: sold out",
-          "reference": reference, **actor.columns(), "created_at": when}
-         for code, sku, units in ordered],
+        [
+            {
+                "stock_level_id": level_ids[(variant_ids[sku], location_ids[code])],
+                "kind": "receive" if units else "count",
+                "quantity": units,
+                "on_hand_after": units,
+                "counted": None if units else 0,
+                "reason": reason if units else f"{reason}: sold out",
+                "reference": reference,
+                **actor.columns(),
+                "created_at": when,
+            }
+            for code, sku, units in ordered
+        ],
     )
     return len(ordered)
 
@@ -549,6 +633,9 @@ def set_shelf_positions(rows: list[tuple[str, str, str, str, str]]) -> int:
     variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_({r[1] for r in rows}))).all())
     db.session.execute(
         ShelfPosition.__table__.insert(),
-        [{"location_id": location_ids[code], "variant_id": variant_ids[sku], "zone": zone, "aisle": aisle, "bay": bay} for code, sku, zone, aisle, bay in rows],
+        [
+            {"location_id": location_ids[code], "variant_id": variant_ids[sku], "zone": zone, "aisle": aisle, "bay": bay}
+            for code, sku, zone, aisle, bay in rows
+        ],
     )
     return len(rows)

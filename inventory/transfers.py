@@ -1,4 +1,5 @@
 """Transfers between locations: out at the source now, in at the destination on receipt."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -59,7 +60,15 @@ def create_transfer(source: str, destination: str, lines: list[dict], reference:
     db.session.add(transfer)
     db.session.flush()
     for sku, quantity in wanted.items():
-        change_level(levels[(variants[sku].id, src.id)], on_hand_delta=-quantity, kind="transfer_out", reference=transfer.public_id, reason=f"to {dst.code}", actor=actor, sku=sku)
+        change_level(
+            levels[(variants[sku].id, src.id)],
+            on_hand_delta=-quantity,
+            kind="transfer_out",
+            reference=transfer.public_id,
+            reason=f"to {dst.code}",
+            actor=actor,
+            sku=sku,
+        )
         transfer.lines.append(TransferLine(variant_id=variants[sku].id, quantity=quantity))
     db.session.flush()
     emit("transfer.created", transfer_payload(transfer))
@@ -103,7 +112,15 @@ def receive_transfer(public_id: str, lines: list[dict] | None = None, actor: Act
         quantity = received.get(line.variant.sku, line.quantity)
         line.received_quantity = quantity
         if quantity:
-            change_level(levels[(line.variant_id, transfer.destination_id)], on_hand_delta=quantity, kind="transfer_in", reference=transfer.public_id, reason=f"from {transfer.source.code}", actor=actor, sku=line.variant.sku)
+            change_level(
+                levels[(line.variant_id, transfer.destination_id)],
+                on_hand_delta=quantity,
+                kind="transfer_in",
+                reference=transfer.public_id,
+                reason=f"from {transfer.source.code}",
+                actor=actor,
+                sku=line.variant.sku,
+            )
     transfer.status = "received"
     transfer.received_at = clock.now()
     db.session.flush()
@@ -113,8 +130,12 @@ def receive_transfer(public_id: str, lines: list[dict] | None = None, actor: Act
 
 def transfer_payload(transfer: Transfer) -> dict:
     return {
-        "id": transfer.public_id, "status": transfer.status, "source": transfer.source.code if transfer.source else None,
-        "destination": transfer.destination.code if transfer.destination else None, "reference": transfer.reference,
-        "created_at": clock.isoformat(transfer.created_at), "received_at": clock.isoformat(transfer.received_at),
+        "id": transfer.public_id,
+        "status": transfer.status,
+        "source": transfer.source.code if transfer.source else None,
+        "destination": transfer.destination.code if transfer.destination else None,
+        "reference": transfer.reference,
+        "created_at": clock.isoformat(transfer.created_at),
+        "received_at": clock.isoformat(transfer.received_at),
         "lines": [{"sku": l.variant.sku, "quantity": l.quantity, "received_quantity": l.received_quantity} for l in transfer.lines],
     }

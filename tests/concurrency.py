@@ -10,6 +10,7 @@ an unforced race would deadlock only now and then.
 
 ``race(app, works)`` releases several units of work together with a ``threading.Barrier``.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,7 @@ def _run(work) -> Outcome:
     except DomainError as error:
         db.session.rollback()
         return Outcome("refused", f"{error.code}: {error.message}")
-    except Exception as error:  # noqa: BLE001 - what the test is looking for
+    except Exception as error:
         db.session.rollback()
         return Outcome("error", f"{error.__class__.__name__}: {str(error).splitlines()[0]}")
 

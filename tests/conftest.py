@@ -4,6 +4,7 @@ The same suite runs on SQLite (default) and on PostgreSQL (``TEST_DATABASE_URL``
 starts from empty tables (TRUNCATE / DELETE) instead of a rolled-back transaction, because the
 suite also drives real concurrency and live servers, whose connections must see committed data.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,6 +93,7 @@ def client(app):
 
 
 # --- factories ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def create_location():

@@ -1,4 +1,5 @@
 """Helpers shared by several test modules (fixtures live in conftest.py)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,8 +12,9 @@ def run_rate_limited(tmp_path, limits: str, requests: str) -> str:
     """Run ``requests`` (Python using ``client``, printing its result last) against an app with the
     rate limiter on and ``limits`` (config lines) set, in its own process: the limiter is a
     process-wide extension, disabled for the rest of the suite.  Answers the last line printed."""
-    script = textwrap.dedent(
-        f"""
+    script = (
+        textwrap.dedent(
+            f"""
         import os
         os.environ["SHELFSIDE_INSTANCE_PATH"] = {str(tmp_path)!r}
         from core import db
@@ -23,14 +25,18 @@ def run_rate_limited(tmp_path, limits: str, requests: str) -> str:
             SQLALCHEMY_DATABASE_URI = "sqlite:///{tmp_path}/limit.db"
             RATELIMIT_ENABLED = True
         """
-    ) + textwrap.indent(textwrap.dedent(limits), "    ") + textwrap.dedent(
-        """
+        )
+        + textwrap.indent(textwrap.dedent(limits), "    ")
+        + textwrap.dedent(
+            """
         app = create_app(Limited)
         with app.app_context():
             db.create_all()
         client = app.test_client()
         """
-    ) + textwrap.dedent(requests)
+        )
+        + textwrap.dedent(requests)
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]

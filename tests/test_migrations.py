@@ -1,4 +1,5 @@
 """The Alembic migrations and the models describe the same schema; data migrations do what they say."""
+
 from contextlib import contextmanager
 
 from alembic.autogenerate import compare_metadata
@@ -39,16 +40,20 @@ def schema_before(revision):
 
 
 def _insert_product(connection, product_id, handle, skus, category_id="NULL"):
-    connection.execute(text(
-        "INSERT INTO product (id, handle, title, description, vendor, category_id, tags, status, search_text, created_at, updated_at) "
-        f"VALUES ({product_id}, '{handle}', '{handle}', '', '', {category_id}, '[]', 'active', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-    ))
+    connection.execute(
+        text(
+            "INSERT INTO product (id, handle, title, description, vendor, category_id, tags, status, search_text, created_at, updated_at) "
+            f"VALUES ({product_id}, '{handle}', '{handle}', '', '', {category_id}, '[]', 'active', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    )
     for position, sku in enumerate(skus):
         quoted = sku.replace("'", "''")
-        connection.execute(text(
-            "INSERT INTO variant (product_id, sku, title, options, price_amount, currency, position) "
-            f"VALUES ({product_id}, '{quoted}', '', '{{}}', 100, 'EUR', {position})"
-        ))
+        connection.execute(
+            text(
+                "INSERT INTO variant (product_id, sku, title, options, price_amount, currency, position) "
+                f"VALUES ({product_id}, '{quoted}', '', '{{}}', 100, 'EUR', {position})"
+            )
+        )
 
 
 def test_upgrade_takes_the_apostrophe_off_all_digit_skus_an_earlier_import_kept():
@@ -64,10 +69,12 @@ def test_upgrade_takes_the_apostrophe_off_all_digit_skus_an_earlier_import_kept(
 def test_upgrade_gives_categories_the_slugs_of_their_names_in_every_script_and_merges_those_that_now_share_one():
     with schema_before(SHOPIFY_IMPORTS):
         with db.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO category (id, name, slug) VALUES "
-                "(1, 'Платья', 'item'), (2, 'Straße', 'strae'), (3, 'Strasse', 'strasse'), (4, 'Café', 'cafe'), (5, 'Jackets', 'jackets')"
-            ))
+            connection.execute(
+                text(
+                    "INSERT INTO category (id, name, slug) VALUES "
+                    "(1, 'Платья', 'item'), (2, 'Straße', 'strae'), (3, 'Strasse', 'strasse'), (4, 'Café', 'cafe'), (5, 'Jackets', 'jackets')"
+                )
+            )
             _insert_product(connection, 1, "dress", ["DRESS-1"], category_id=1)
             _insert_product(connection, 2, "street-map", ["MAP-1"], category_id=3)
         upgrade(revision=SHOPIFY_IMPORTS)

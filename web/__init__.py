@@ -1,4 +1,5 @@
 """Shelfside's composition root: ``create_app`` and every face.  gunicorn serves ``'web:create_app()'``."""
+
 from __future__ import annotations
 
 import logging
@@ -97,14 +98,16 @@ def _instance_secret(instance_path: str) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    import accounts  # noqa: F401  (every domain package's models on the metadata before Alembic looks)
+    import accounts
     import inventory  # noqa: F401
 
     accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -131,7 +134,7 @@ def register_blueprints(app: Flask) -> None:
     def healthz():
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        except Exception as exc:
             return jsonify({"status": "unavailable", "database": str(exc.__class__.__name__)}), 503
         return jsonify({"status": "ok", "database": "ok"})
 

@@ -5,6 +5,7 @@ once, and it never reaches a log: gunicorn's access log (``AccessLogger``, the l
 ``scripts/serve`` runs with), Werkzeug's development server log and the app's own error log show the
 path as ``/kiosk/activate/…``.
 """
+
 from __future__ import annotations
 
 import logging

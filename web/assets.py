@@ -10,6 +10,7 @@
   Event streams (``text/event-stream``) are never compressed: a compressor holds events back
   until its buffer fills.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,14 @@ from werkzeug.security import safe_join
 
 YEAR = 31536000
 COMPRESSED_TYPES = [
-    "text/html", "text/css", "text/javascript", "application/javascript", "application/json",
-    "image/svg+xml", "text/plain", "application/problem+json",
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+    "text/plain",
+    "application/problem+json",
 ]
 
 compress = Compress()

@@ -1,5 +1,6 @@
 """Who is calling: staff sessions (login page; kept server-side, see ``accounts.StaffSession``), staff tokens of
 native clients, partner API keys, kiosk devices."""
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,6 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from core import clock, db, reset_read_only_transactions, set_read_only_transactions
-from core.actor import Actor
-
 from accounts import (
     STAFF_TOKEN_PREFIX,
     Staff,
@@ -29,6 +27,9 @@ from accounts import (
     start_staff_session,
     touch_staff_session,
 )
+from core import clock, db, reset_read_only_transactions, set_read_only_transactions
+from core.actor import Actor
+
 from .errors import ApiError
 from .extensions import csrf, limiter, login_manager
 
@@ -61,6 +62,7 @@ class Principal:
 
 # --- staff sessions (server-side: see accounts.StaffSession) ---------------------------------------
 
+
 def idle_limit() -> timedelta:
     return timedelta(hours=current_app.config["STAFF_SESSION_IDLE_HOURS"])
 
@@ -84,7 +86,7 @@ def record_session_use() -> None:
     try:
         touch_staff_session(session_id)
         db.session.commit()
-    except Exception:  # noqa: BLE001 - a missed last-seen update must not fail an answered request
+    except Exception:
         db.session.rollback()
         log.warning("could not record the use of staff session %s", session_id, exc_info=True)
     finally:
@@ -188,7 +190,9 @@ def require_scope(scope: str):
         def wrapper(*args, **kwargs):
             principal = current_principal()
             if principal is None:
-                raise ApiError(401, "unauthorized", "authentication required: send 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"})
+                raise ApiError(
+                    401, "unauthorized", "authentication required: send 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"}
+                )
             if scope not in principal.scopes:
                 raise ApiError(403, "forbidden", f"this key lacks the scope {scope}", {"required_scope": scope})
             return view(*args, **kwargs)

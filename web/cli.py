@@ -1,4 +1,5 @@
 """The operator's CLI: ``flask --app web <command>``."""
+
 from __future__ import annotations
 
 import sys
@@ -144,7 +145,6 @@ def list_kiosks():
     from sqlalchemy import select
 
     from accounts import KioskDevice
-
     from core import clock
 
     for device in db.session.scalars(select(KioskDevice).order_by(KioskDevice.id)):

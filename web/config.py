@@ -1,4 +1,5 @@
 """Configuration from the environment.  The embedded default needs no variable at all."""
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def normalise_database_url(url: str | None) -> str | None:
         return None
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -94,12 +95,16 @@ class Config:
         "components": {
             "securitySchemes": {
                 "apiKey": {
-                    "type": "http", "scheme": "bearer",
+                    "type": "http",
+                    "scheme": "bearer",
                     "description": "A partner API key (`ssk_…`, from `flask --app web create-api-key`) "
-                                   "or a staff token (`sst_…`, from POST /staff/tokens)",
+                    "or a staff token (`sst_…`, from POST /staff/tokens)",
                 },
                 "staffSession": {
-                    "type": "apiKey", "in": "cookie", "name": "session", "description": "The tablet's session; writes also need X-CSRFToken",
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "The tablet's session; writes also need X-CSRFToken",
                 },
             }
         },

@@ -5,6 +5,7 @@ open holds into an empty database.  Everything comes from one fixed random seed,
 clone gets the same products, SKUs, barcodes and stock.  ``describe()`` is the banner ``make run``
 prints: it lists only the demo accounts that really exist in the database it is pointed at.
 """
+
 from __future__ import annotations
 
 import random
@@ -78,6 +79,7 @@ DEMO_KIOSK_TOKENS = {
 
 # --- the range ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Colour:
     name: str
@@ -132,157 +134,257 @@ APPAREL_RUNS = (APPAREL_SIZES[:5], APPAREL_SIZES[1:], APPAREL_SIZES[1:5], APPARE
 
 LINES = (
     Line(
-        "Running shoes", 10,
+        "Running shoes",
+        10,
         ("Tempo", "Stride", "Pacer", "Cadence", "Velo", "Glide", "Swift", "Tailwind", "Kinetic", "Drift"),
-        (("Running Shoe", "A cushioned daily trainer for easy miles and long runs."),
-         ("Racing Shoe", "A light, carbon-plated shoe for tempo days and race day."),
-         ("Stability Shoe", "A supportive road shoe that keeps its shape mile after mile.")),
-        SHOE_RUNS, (100, 180), "Footwear wall", ("F1", "F2"),
-        ("Northwind Outfitters", "Kestrel Athletic"), ("running", "road", "shoes"),
-        ("Engineered mesh upper, 8 mm drop.", "Recycled knit upper and a rubber outsole where it wears.",
-         "Supercritical foam midsole, 6 mm drop.", "Reflective details for early mornings."),
+        (
+            ("Running Shoe", "A cushioned daily trainer for easy miles and long runs."),
+            ("Racing Shoe", "A light, carbon-plated shoe for tempo days and race day."),
+            ("Stability Shoe", "A supportive road shoe that keeps its shape mile after mile."),
+        ),
+        SHOE_RUNS,
+        (100, 180),
+        "Footwear wall",
+        ("F1", "F2"),
+        ("Northwind Outfitters", "Kestrel Athletic"),
+        ("running", "road", "shoes"),
+        (
+            "Engineered mesh upper, 8 mm drop.",
+            "Recycled knit upper and a rubber outsole where it wears.",
+            "Supercritical foam midsole, 6 mm drop.",
+            "Reflective details for early mornings.",
+        ),
         versions=(2, 3, 4, 5),
     ),
     Line(
-        "Trail shoes", 7,
+        "Trail shoes",
+        7,
         ("Ridgeline", "Scree", "Talus", "Cairn", "Switchback", "Moraine", "Fellrunner", "Krag"),
-        (("Trail Shoe", "Grippy and protective for technical mountain trails."),
-         ("Trail Shoe GTX", "Waterproof and grippy for wet trails and winter runs."),
-         ("Hiking Shoe", "A light hiker for long days over roots, rock and mud.")),
-        SHOE_RUNS, (110, 190), "Footwear wall", ("F2", "F3"),
-        ("Northwind Outfitters", "Fjellsti"), ("trail", "running", "shoes", "grip"),
-        ("5 mm lugs and a rock plate.", "Gusseted tongue keeps grit out.", "Sticky rubber outsole, 4 mm drop.",
-         "Protective toe cap."),
+        (
+            ("Trail Shoe", "Grippy and protective for technical mountain trails."),
+            ("Trail Shoe GTX", "Waterproof and grippy for wet trails and winter runs."),
+            ("Hiking Shoe", "A light hiker for long days over roots, rock and mud."),
+        ),
+        SHOE_RUNS,
+        (110, 190),
+        "Footwear wall",
+        ("F2", "F3"),
+        ("Northwind Outfitters", "Fjellsti"),
+        ("trail", "running", "shoes", "grip"),
+        ("5 mm lugs and a rock plate.", "Gusseted tongue keeps grit out.", "Sticky rubber outsole, 4 mm drop.", "Protective toe cap."),
     ),
     Line(
-        "Jackets", 14,
+        "Jackets",
+        14,
         ("Ridgeline", "Summit", "Fjord", "Halden", "Stormfront", "Tundra", "Nordkapp", "Cirrus", "Vantage", "Skyline"),
-        (("Trail Jacket", "A packable shell for changeable mountain weather."),
-         ("Rain Jacket", "Keeps the rain out on the commute and the trail alike."),
-         ("Insulated Jacket", "Synthetic warmth that keeps working when it gets damp."),
-         ("Down Jacket", "Light, warm and packable for cold, dry days."),
-         ("Softshell Jacket", "Stretchy, breathable and wind resistant for active days."),
-         ("Wind Jacket", "A featherweight layer that stops the wind and fits in a pocket.")),
-        APPAREL_RUNS, (130, 300), "Outerwear", ("A1", "A2", "A3"),
-        ("Northwind Outfitters", "Alpenglow"), ("outerwear", "hiking", "layering"),
-        ("PFC-free water repellent finish.", "Two zipped hand pockets and a chest pocket.", "Adjustable hood and hem.",
-         "Made with recycled nylon.", "Packs into its own pocket."),
+        (
+            ("Trail Jacket", "A packable shell for changeable mountain weather."),
+            ("Rain Jacket", "Keeps the rain out on the commute and the trail alike."),
+            ("Insulated Jacket", "Synthetic warmth that keeps working when it gets damp."),
+            ("Down Jacket", "Light, warm and packable for cold, dry days."),
+            ("Softshell Jacket", "Stretchy, breathable and wind resistant for active days."),
+            ("Wind Jacket", "A featherweight layer that stops the wind and fits in a pocket."),
+        ),
+        APPAREL_RUNS,
+        (130, 300),
+        "Outerwear",
+        ("A1", "A2", "A3"),
+        ("Northwind Outfitters", "Alpenglow"),
+        ("outerwear", "hiking", "layering"),
+        (
+            "PFC-free water repellent finish.",
+            "Two zipped hand pockets and a chest pocket.",
+            "Adjustable hood and hem.",
+            "Made with recycled nylon.",
+            "Packs into its own pocket.",
+        ),
     ),
     Line(
-        "Fleeces", 10,
+        "Fleeces",
+        10,
         ("Alder", "Birch", "Lodge", "Cinder", "Heath", "Basecamp", "Marram", "Larch"),
-        (("Grid Fleece", "A breathable grid fleece that dries fast and packs small."),
-         ("Half-Zip Fleece", "A classic midlayer for cold starts."),
-         ("Full-Zip Fleece", "The cosy layer for camp, cabin and city."),
-         ("Fleece Hoodie", "A soft hooded fleece for after the hike."),
-         ("Pile Fleece", "High-pile warmth with a retro look.")),
-        APPAREL_RUNS, (60, 130), "Outerwear", ("A3", "A4"),
-        ("Northwind Outfitters", "Harbour & Pine"), ("fleece", "midlayer", "layering"),
+        (
+            ("Grid Fleece", "A breathable grid fleece that dries fast and packs small."),
+            ("Half-Zip Fleece", "A classic midlayer for cold starts."),
+            ("Full-Zip Fleece", "The cosy layer for camp, cabin and city."),
+            ("Fleece Hoodie", "A soft hooded fleece for after the hike."),
+            ("Pile Fleece", "High-pile warmth with a retro look."),
+        ),
+        APPAREL_RUNS,
+        (60, 130),
+        "Outerwear",
+        ("A3", "A4"),
+        ("Northwind Outfitters", "Harbour & Pine"),
+        ("fleece", "midlayer", "layering"),
         ("Made from recycled polyester.", "Thumb loops and a zipped chest pocket.", "Brushed inside, smooth outside.", "Regular fit."),
     ),
     Line(
-        "Base layers", 8,
+        "Base layers",
+        8,
         ("Lumi", "Frost", "Aura", "Halo", "Pulse", "Nordic"),
-        (("Merino 200 Crew", "Next-to-skin merino warmth that stays fresh for days."),
-         ("Merino 150 Long-Sleeve", "A light merino layer for high-output winter days."),
-         ("Merino Half-Zip", "A merino top that vents when the climb gets steep."),
-         ("Thermal Tights", "Warm legs under shell trousers or on their own for winter runs.")),
-        APPAREL_RUNS, (40, 100), "Tops & base layers", ("B1", "B2"),
-        ("Northwind Outfitters", "Alpenglow"), ("base layer", "merino", "layering"),
+        (
+            ("Merino 200 Crew", "Next-to-skin merino warmth that stays fresh for days."),
+            ("Merino 150 Long-Sleeve", "A light merino layer for high-output winter days."),
+            ("Merino Half-Zip", "A merino top that vents when the climb gets steep."),
+            ("Thermal Tights", "Warm legs under shell trousers or on their own for winter runs."),
+        ),
+        APPAREL_RUNS,
+        (40, 100),
+        "Tops & base layers",
+        ("B1", "B2"),
+        ("Northwind Outfitters", "Alpenglow"),
+        ("base layer", "merino", "layering"),
         ("18.5 micron mulesing-free merino.", "Flatlock seams that never chafe.", "Odour resistant, machine washable."),
     ),
     Line(
-        "T-shirts", 14,
+        "T-shirts",
+        14,
         ("Everyday", "Trailhead", "Daybreak", "Horizon", "Logo", "Tempo", "Breeze", "Harbour"),
-        (("Tee", "An easy tee for the trail and the weekend."),
-         ("Tech Tee", "A quick-drying tee for runs and the gym."),
-         ("Organic Cotton Tee", "Soft, heavy organic cotton that keeps its shape."),
-         ("Graphic Tee", "A soft cotton tee with a mountain print."),
-         ("Long-Sleeve Tee", "A light long-sleeve for cool mornings.")),
-        APPAREL_RUNS, (25, 50), "Tops & base layers", ("B2", "B3"),
-        ("Northwind Outfitters", "Harbour & Pine", "Kestrel Athletic"), ("t-shirt", "everyday"),
+        (
+            ("Tee", "An easy tee for the trail and the weekend."),
+            ("Tech Tee", "A quick-drying tee for runs and the gym."),
+            ("Organic Cotton Tee", "Soft, heavy organic cotton that keeps its shape."),
+            ("Graphic Tee", "A soft cotton tee with a mountain print."),
+            ("Long-Sleeve Tee", "A light long-sleeve for cool mornings."),
+        ),
+        APPAREL_RUNS,
+        (25, 50),
+        "Tops & base layers",
+        ("B2", "B3"),
+        ("Northwind Outfitters", "Harbour & Pine", "Kestrel Athletic"),
+        ("t-shirt", "everyday"),
         ("Regular fit.", "Relaxed fit, dropped shoulder.", "Slim fit with a reflective logo.", "Made in Portugal."),
         colours=(2, 2, 3),
     ),
     Line(
-        "Shorts", 8,
+        "Shorts",
+        8,
         ("Tempo", "Stride", "Trailhead", "Ridge", "Canyon", "Delta"),
-        (("5-inch Running Short", "Light shorts with a built-in liner that move with you."),
-         ("Trail Short", "Stretchy shorts for long days on the trail."),
-         ("Hiking Short", "Durable ripstop shorts with room for a map."),
-         ("2-in-1 Short", "A running short with a compression liner.")),
-        APPAREL_RUNS, (35, 65), "Shorts & tights", ("B4",),
-        ("Northwind Outfitters", "Kestrel Athletic"), ("shorts", "summer"),
+        (
+            ("5-inch Running Short", "Light shorts with a built-in liner that move with you."),
+            ("Trail Short", "Stretchy shorts for long days on the trail."),
+            ("Hiking Short", "Durable ripstop shorts with room for a map."),
+            ("2-in-1 Short", "A running short with a compression liner."),
+        ),
+        APPAREL_RUNS,
+        (35, 65),
+        "Shorts & tights",
+        ("B4",),
+        ("Northwind Outfitters", "Kestrel Athletic"),
+        ("shorts", "summer"),
         ("Zipped back pocket.", "Water repellent finish.", "Phone pocket in the waistband.", "Drawcord waist."),
     ),
     Line(
-        "Leggings", 7,
+        "Leggings",
+        7,
         ("Flow", "Cadence", "Summit", "Core", "Pulse", "Aurora"),
-        (("Running Tights", "Supportive tights for runs in every season."),
-         ("7/8 Leggings", "Leggings for studio sessions and everything after."),
-         ("High-Rise Leggings", "A high waistband that stays put on the move."),
-         ("Thermal Tights", "Brushed-back warmth for winter miles.")),
-        APPAREL_RUNS, (50, 100), "Shorts & tights", ("B4", "B5"),
-        ("Northwind Outfitters", "Kestrel Athletic"), ("leggings", "tights", "running"),
+        (
+            ("Running Tights", "Supportive tights for runs in every season."),
+            ("7/8 Leggings", "Leggings for studio sessions and everything after."),
+            ("High-Rise Leggings", "A high waistband that stays put on the move."),
+            ("Thermal Tights", "Brushed-back warmth for winter miles."),
+        ),
+        APPAREL_RUNS,
+        (50, 100),
+        "Shorts & tights",
+        ("B4", "B5"),
+        ("Northwind Outfitters", "Kestrel Athletic"),
+        ("leggings", "tights", "running"),
         ("Side pockets for a phone.", "Squat-proof four-way stretch.", "Reflective trims at the ankle."),
     ),
     Line(
-        "Backpacks", 26,
+        "Backpacks",
+        26,
         ("Cairn", "Voyager", "Ridgeback", "Transit", "Fjord", "Basecamp", "Summit"),
-        (("Backpack", "A pack that carries a day in the hills or a laptop to work."),
-         ("Daypack", "Light and stable for fast hikes."),
-         ("Roll-Top Pack", "A waterproof roll-top for bike commutes and wet days."),
-         ("Travel Pack", "Opens like a suitcase, carries like a backpack.")),
-        (ONE_SIZE,), (60, 180), "Packs & travel", ("C1", "C2"),
-        ("Northwind Outfitters", "Fjellsti"), ("backpack", "travel", "hiking"),
+        (
+            ("Backpack", "A pack that carries a day in the hills or a laptop to work."),
+            ("Daypack", "Light and stable for fast hikes."),
+            ("Roll-Top Pack", "A waterproof roll-top for bike commutes and wet days."),
+            ("Travel Pack", "Opens like a suitcase, carries like a backpack."),
+        ),
+        (ONE_SIZE,),
+        (60, 180),
+        "Packs & travel",
+        ("C1", "C2"),
+        ("Northwind Outfitters", "Fjellsti"),
+        ("backpack", "travel", "hiking"),
         ("Padded laptop sleeve.", "Ventilated back panel.", "Made from recycled, water repellent nylon.", "Hip belt pockets and a rain cover."),
-        colours=(2, 3, 3, 4, 5), versions=(12, 18, 20, 22, 28, 30, 35, 40),
+        colours=(2, 3, 3, 4, 5),
+        versions=(12, 18, 20, 22, 28, 30, 35, 40),
     ),
     Line(
-        "Socks", 22,
+        "Socks",
+        22,
         ("Trail", "Running", "Merino Hiking", "Everyday", "Ultralight", "Alpine"),
-        (("Crew Sock", "Socks that stay put and keep feet dry."),
-         ("Quarter Sock", "Cushioned where it matters, thin where it does not."),
-         ("No-Show Sock 3-Pack", "Three pairs of low socks for every day."),
-         ("Ski Sock", "Over-the-calf warmth without pressure points.")),
-        (SOCK_SIZES,), (13, 25), "Accessories", ("D1",),
-        ("Northwind Outfitters", "Kestrel Athletic"), ("socks", "merino"),
+        (
+            ("Crew Sock", "Socks that stay put and keep feet dry."),
+            ("Quarter Sock", "Cushioned where it matters, thin where it does not."),
+            ("No-Show Sock 3-Pack", "Three pairs of low socks for every day."),
+            ("Ski Sock", "Over-the-calf warmth without pressure points."),
+        ),
+        (SOCK_SIZES,),
+        (13, 25),
+        "Accessories",
+        ("D1",),
+        ("Northwind Outfitters", "Kestrel Athletic"),
+        ("socks", "merino"),
         ("Seamless toe.", "Merino blend with arch support.", "Lifetime guarantee."),
         colours=(2, 2, 3),
     ),
     Line(
-        "Caps", 26,
+        "Caps",
+        26,
         ("Logo", "Tempo", "Ridge", "Daybreak", "Cairn", "Harbour"),
-        (("Trail Cap", "A light cap that packs flat."),
-         ("Running Cap", "Sun and sweat managed on every run."),
-         ("5-Panel Cap", "A soft five-panel for trail and town."),
-         ("Trucker Cap", "A mesh-back classic with an embroidered patch.")),
-        (ONE_SIZE,), (25, 35), "Accessories", ("D2",),
-        ("Northwind Outfitters", "Harbour & Pine"), ("cap", "summer", "sun"),
+        (
+            ("Trail Cap", "A light cap that packs flat."),
+            ("Running Cap", "Sun and sweat managed on every run."),
+            ("5-Panel Cap", "A soft five-panel for trail and town."),
+            ("Trucker Cap", "A mesh-back classic with an embroidered patch."),
+        ),
+        (ONE_SIZE,),
+        (25, 35),
+        "Accessories",
+        ("D2",),
+        ("Northwind Outfitters", "Harbour & Pine"),
+        ("cap", "summer", "sun"),
         ("Adjustable strap.", "Quick-dry sweatband.", "UPF 50 fabric."),
         colours=(2, 3, 4, 5),
     ),
     Line(
-        "Beanies", 22,
+        "Beanies",
+        22,
         ("Merino", "Fisherman", "Alpine", "Lodge", "Harbour", "Nordic"),
-        (("Beanie", "Warm ears from first frost to spring."),
-         ("Cuffed Beanie", "A soft rib knit that keeps its shape."),
-         ("Pom Beanie", "A chunky knit with a faux-fur pom."),
-         ("Running Headband", "Keeps ears warm and lets the head breathe.")),
-        (ONE_SIZE,), (25, 40), "Accessories", ("D2", "D3"),
-        ("Northwind Outfitters", "Alpenglow"), ("beanie", "winter"),
+        (
+            ("Beanie", "Warm ears from first frost to spring."),
+            ("Cuffed Beanie", "A soft rib knit that keeps its shape."),
+            ("Pom Beanie", "A chunky knit with a faux-fur pom."),
+            ("Running Headband", "Keeps ears warm and lets the head breathe."),
+        ),
+        (ONE_SIZE,),
+        (25, 40),
+        "Accessories",
+        ("D2", "D3"),
+        ("Northwind Outfitters", "Alpenglow"),
+        ("beanie", "winter"),
         ("Merino wool.", "Recycled wool blend.", "Fleece-lined band."),
         colours=(2, 3, 4, 5),
     ),
     Line(
-        "Bottles", 16,
+        "Bottles",
+        16,
         ("Trail", "Summit", "Transit", "Tempo", "Alpine"),
-        (("Insulated Bottle 750 ml", "Cold for 24 hours, hot for 12."),
-         ("Soft Flask 500 ml", "Squashes down when empty; fits a vest pocket."),
-         ("Bottle 1 l", "A tough bottle for long days out."),
-         ("Travel Mug 350 ml", "Coffee that is still hot at the trailhead.")),
-        (ONE_SIZE,), (20, 40), "Accessories", ("D3",),
-        ("Northwind Outfitters",), ("bottle", "hydration"),
+        (
+            ("Insulated Bottle 750 ml", "Cold for 24 hours, hot for 12."),
+            ("Soft Flask 500 ml", "Squashes down when empty; fits a vest pocket."),
+            ("Bottle 1 l", "A tough bottle for long days out."),
+            ("Travel Mug 350 ml", "Coffee that is still hot at the trailhead."),
+        ),
+        (ONE_SIZE,),
+        (20, 40),
+        "Accessories",
+        ("D3",),
+        ("Northwind Outfitters",),
+        ("bottle", "hydration"),
         ("Stainless steel, BPA free.", "Leak-proof cap.", "Dishwasher safe."),
         colours=(2, 3, 4, 5),
     ),
@@ -315,17 +417,30 @@ class PlannedProduct:
     online_only: bool = False
 
     def as_upsert(self) -> dict:
-        images = [{"url": f"/static/products/{self.line.image_stem}-{COLOURS[self.colours[0]].family}.svg", "alt": f"{self.title} in {self.colours[0]}"}]
+        images = [
+            {"url": f"/static/products/{self.line.image_stem}-{COLOURS[self.colours[0]].family}.svg", "alt": f"{self.title} in {self.colours[0]}"}
+        ]
         second = next((c for c in self.colours[1:] if COLOURS[c].family != COLOURS[self.colours[0]].family), None)
         if second is not None:
             images.append({"url": f"/static/products/{self.line.image_stem}-{COLOURS[second].family}.svg", "alt": f"{self.title} in {second}"})
         compare = Money(self.compare_at, CURRENCY) if self.compare_at else None
         return {
-            "handle": self.handle, "title": self.title, "description": self.description, "vendor": self.vendor,
-            "category": self.line.category, "status": self.status, "tags": self.tags, "images": images,
+            "handle": self.handle,
+            "title": self.title,
+            "description": self.description,
+            "vendor": self.vendor,
+            "category": self.line.category,
+            "status": self.status,
+            "tags": self.tags,
+            "images": images,
             "variants": [
-                {"sku": v.sku, "price": Money(self.price, CURRENCY), "compare_at_price": compare, "barcodes": [v.barcode],
-                 "options": {"size": v.size, "color": v.colour}}
+                {
+                    "sku": v.sku,
+                    "price": Money(self.price, CURRENCY),
+                    "compare_at_price": compare,
+                    "barcodes": [v.barcode],
+                    "options": {"size": v.size, "color": v.colour},
+                }
                 for v in self.variants
             ],
         }
@@ -406,8 +521,17 @@ def plan_catalogue(products: int = 300) -> list[PlannedProduct]:
         line = LINES_BY_CATEGORY[category]
         pitch = next(sentence for kind, sentence in line.kinds if title.endswith(kind))
         item = PlannedProduct(
-            line, inventory.slugify(title), title, f"{pitch} {' '.join(line.details[:2])}", BRAND,
-            [*line.tags, "bestseller"], "active", price, compare_at, list(colours), sizes,
+            line,
+            inventory.slugify(title),
+            title,
+            f"{pitch} {' '.join(line.details[:2])}",
+            BRAND,
+            [*line.tags, "bestseller"],
+            "active",
+            price,
+            compare_at,
+            list(colours),
+            sizes,
         )
         add_variants(item, prefix)
         planned.append(item)
@@ -432,9 +556,17 @@ def plan_catalogue(products: int = 300) -> list[PlannedProduct]:
         if status == "draft":
             tags.append("coming-soon")
         item = PlannedProduct(
-            line, inventory.slugify(title), title,
+            line,
+            inventory.slugify(title),
+            title,
             f"{dict(line.kinds)[kind]} {' '.join(rng.sample(line.details, 2))}",
-            rng.choice(line.vendors), tags, status, price, compare_at, colours, sizes,
+            rng.choice(line.vendors),
+            tags,
+            status,
+            price,
+            compare_at,
+            colours,
+            sizes,
             online_only=status == "draft" or rng.random() < 0.07,
         )
         add_variants(item, _prefix(title, taken_prefixes))
@@ -506,6 +638,7 @@ def shelf_positions(catalogue: list[PlannedProduct], stock: dict[tuple[str, str]
 
 
 # --- loading --------------------------------------------------------------------------------
+
 
 def has_data() -> bool:
     """True when the database already holds products (demo or real): seeding would then be refused."""
@@ -593,6 +726,7 @@ def renew_demo_kiosk_links() -> int:
 
 # --- the banner -----------------------------------------------------------------------------
 
+
 def describe(port: int) -> str:
     """The text ``make run`` prints before serving: where to point a tablet, a kiosk and an API
     client, and the demo logins, kiosk links and partner key, but only those that exist (and are
@@ -606,7 +740,9 @@ def describe(port: int) -> str:
         f"  OpenAPI document        {base}/api/v1/openapi.json",
     ]
     try:
-        present = set(db.session.scalars(select(Staff.email).where(Staff.email.in_([email for _, email, _, _ in DEMO_LOGINS]), Staff.active.is_(True))))
+        present = set(
+            db.session.scalars(select(Staff.email).where(Staff.email.in_([email for _, email, _, _ in DEMO_LOGINS]), Staff.active.is_(True)))
+        )
         logins = [login for login in DEMO_LOGINS if login[1] in present]
         key = find_api_key(DEMO_API_KEY)
         kiosks = [(code, find_kiosk(token), token) for code, token in DEMO_KIOSK_TOKENS.items()]

@@ -6,6 +6,7 @@ Werkzeug's — only what happened in plain words, a search and a way back to the
 tablet tells an associate what to do next (search for the product); our own messages for refused
 actions ("you don't work at that store") are kept there, since they are written for staff.
 """
+
 from __future__ import annotations
 
 from flask import g, render_template, request
@@ -32,7 +33,10 @@ TABLET = {
     500: "Something went wrong",
 }
 TABLET_NOT_FOUND = {
-    "/tablet/products/": ("We couldn't find that product", "It may have been removed from the catalogue, or the link is out of date. Search for it by name or SKU, or scan its barcode."),
+    "/tablet/products/": (
+        "We couldn't find that product",
+        "It may have been removed from the catalogue, or the link is out of date. Search for it by name or SKU, or scan its barcode.",
+    ),
 }
 STAFF_MESSAGES = (400, 403, 409, 422)  # our own words for a refused action: worth showing to staff
 
@@ -67,8 +71,9 @@ def render_error_page(status: int, message: str | None):
         if status == 404:
             heading, text = _by_path(KIOSK_NOT_FOUND) or (heading, text)
         device = g.get("kiosk")
-        return render_template("kiosk/error.html", status=status, heading=heading, message=text,
-                               kiosk_store=device.location if device else None), status
+        return render_template(
+            "kiosk/error.html", status=status, heading=heading, message=text, kiosk_store=device.location if device else None
+        ), status
     if where == "tablet" and current_user.is_authenticated:
         heading, text = TABLET.get(status, f"Error {status}"), None
         if status == 404:
@@ -77,7 +82,8 @@ def render_error_page(status: int, message: str | None):
             text = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
         elif status >= 500:
             text = "Something went wrong on our side. Nothing was changed — please try again."
-        return render_template("tablet/error.html", status=status, heading=heading, message=text,
-                               store=g.get("store"), stores=g.get("stores", [])), status
+        return render_template(
+            "tablet/error.html", status=status, heading=heading, message=text, store=g.get("store"), stores=g.get("stores", [])
+        ), status
     heading, text = PLAIN.get(status, (TABLET.get(status, f"Error {status}"), message if status in STAFF_MESSAGES else None))
     return render_template("error.html", status=status, heading=heading, message=text), status

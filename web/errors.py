@@ -1,9 +1,10 @@
 """The one place where errors become answers: the JSON envelope for /api, HTML pages elsewhere."""
+
 from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from core import db

@@ -1,4 +1,5 @@
 """Extensions, created unbound once and bound in ``create_app``."""
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,7 +20,7 @@ class ShelfsideApi(Api):
     """flask-smorest's Api, with errors in Shelfside's envelope (see ``web.errors``), answered and documented."""
 
     @property
-    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's name; imported late: the schemas import the domain packages
+    def ERROR_SCHEMA(self):
         from .api.schemas import ErrorOut
 
         return ErrorOut

@@ -4,6 +4,7 @@ A view answers an htmx request for one region of a page with just that region's 
 a full page otherwise (a first visit, a reload, htmx restoring history).  Such answers vary by
 the ``HX-Request`` and ``HX-Target`` headers, and say so in ``Vary`` so no cache mixes them up.
 """
+
 from __future__ import annotations
 
 from flask import after_this_request, redirect, request

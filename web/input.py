@@ -6,6 +6,7 @@ MAX_JSON_DEPTH levels, a URL of at most MAX_URL_LENGTH characters, and redirect 
 without control characters.  Anything else is refused with a 400 naming the field (414 for the URL)
 through the one error mapping in ``web.errors``: the JSON envelope for /api, an error page elsewhere.
 """
+
 from __future__ import annotations
 
 import re

@@ -13,6 +13,7 @@
 
 A view that needs another policy sets the header itself; it is then left alone.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -16,6 +16,7 @@ the same across retries.
 Signature: ``Shelfside-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
 keyed with the endpoint's secret; the body is exactly the bytes that were signed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,8 @@ import hmac
 import ipaddress
 import json
 import logging
-import socket
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -145,14 +146,18 @@ def send(claimed: Claimed, timeout: float, session: requests.Session, restricted
     started = time.monotonic()
     try:
         response = session.post(
-            claimed.url, data=claimed.body, headers=headers, stream=True, allow_redirects=False,
+            claimed.url,
+            data=claimed.body,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
             timeout=Timeout(connect=timeout, read=timeout, total=timeout),
         )
     except requests.Timeout as exc:
         return Outcome(False, None, f"timeout after {timeout:g} s ({exc.__class__.__name__})", time.monotonic() - started)
     except requests.ConnectionError as exc:
         return Outcome(False, None, f"connection error: {_reason(exc)}", time.monotonic() - started)
-    except Exception as exc:  # noqa: BLE001 - a bad URL or a broken receiver is a failed attempt, not a crash
+    except Exception as exc:
         return Outcome(False, None, f"{exc.__class__.__name__}: {exc}", time.monotonic() - started)
     status = response.status_code
     response.close()
@@ -252,7 +257,7 @@ class Dispatcher:
                     next_expiry = time.monotonic() + EXPIRE_RESERVATIONS_EVERY_SECONDS
                 claimed = self.deliver_due()
                 error_sleep = 0.0
-            except Exception:  # noqa: BLE001 - the database going away must not end the dispatcher
+            except Exception:
                 error_sleep = min(MAX_ERROR_SLEEP_SECONDS, max(error_sleep * 2, self.poll_seconds, 0.05))
                 log.exception("outbox round failed; retrying in %.1f s", error_sleep)
                 self._roll_back_quietly()
@@ -287,16 +292,27 @@ class Dispatcher:
                 db.session.commit()
             except Exception:
                 self._roll_back_quietly()
-                log.error("webhook %s %s to %s: outcome not recorded (%s); it will be sent again", item.event_id, item.event_type, _safe_url(item.url), "ok" if outcome.ok else outcome.error)
+                log.error(
+                    "webhook %s %s to %s: outcome not recorded (%s); it will be sent again",
+                    item.event_id,
+                    item.event_type,
+                    _safe_url(item.url),
+                    "ok" if outcome.ok else outcome.error,
+                )
                 raise
             self._log(item, outcome, result)
         return len(claimed)
 
     def _copy(self, delivery) -> Claimed:
         return Claimed(
-            delivery_id=delivery.id, claimed_until=delivery.next_attempt_at, attempt=delivery.attempts + 1,
-            url=delivery.endpoint.url, secret=delivery.endpoint.secret, event_id=delivery.event.public_id,
-            event_type=delivery.event.type, body=encode_payload(delivery.event.payload),
+            delivery_id=delivery.id,
+            claimed_until=delivery.next_attempt_at,
+            attempt=delivery.attempts + 1,
+            url=delivery.endpoint.url,
+            secret=delivery.endpoint.secret,
+            event_id=delivery.event.public_id,
+            event_type=delivery.event.type,
+            body=encode_payload(delivery.event.payload),
         )
 
     def _hand_back(self, items: list[Claimed]) -> None:
@@ -309,7 +325,12 @@ class Dispatcher:
         where = f"{item.event_id} {item.event_type} to {_safe_url(item.url)} (delivery {item.delivery_id}, attempt {item.attempt})"
         took = f"{outcome.seconds * 1000:.0f} ms"
         if result is None:
-            log.warning("webhook %s: %s in %s, but the claim had lapsed; outcome left to its new owner", where, "delivered" if outcome.ok else outcome.error, took)
+            log.warning(
+                "webhook %s: %s in %s, but the claim had lapsed; outcome left to its new owner",
+                where,
+                "delivered" if outcome.ok else outcome.error,
+                took,
+            )
         elif outcome.ok:
             log.info("webhook %s: delivered, HTTP %s in %s", where, outcome.status, took)
         elif result[0] == "dead":
@@ -329,7 +350,7 @@ class Dispatcher:
     def _roll_back_quietly() -> None:
         try:
             db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        except Exception:
             log.debug("rollback failed", exc_info=True)
 
 
@@ -348,7 +369,7 @@ def expire_due_reservations(batch: int = 200) -> int:
                     total += 1
                     progressed += 1
                 db.session.commit()
-            except Exception:  # noqa: BLE001 - log, keep going with the next hold
+            except Exception:
                 db.session.rollback()
                 log.exception("could not expire reservation %s", reservation.public_id)
         if progressed == 0:
@@ -375,7 +396,13 @@ def run_dispatcher(once: bool, batch: int, poll_seconds: float) -> None:
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGTERM, signal.SIGINT):
             previous[number] = signal.signal(number, on_signal)
-    log.info("outbox dispatcher started (batch %d, timeout %g s, lease %d s%s)", dispatcher.batch, dispatcher.timeout, dispatcher.lease_seconds, ", once" if once else "")
+    log.info(
+        "outbox dispatcher started (batch %d, timeout %g s, lease %d s%s)",
+        dispatcher.batch,
+        dispatcher.timeout,
+        dispatcher.lease_seconds,
+        ", once" if once else "",
+    )
     try:
         dispatcher.run(once=once)
     finally:

@@ -3,6 +3,7 @@
 Without Playwright or Chromium the browser tests are skipped with a one-line reason — except
 when ``CI=true``, where a missing browser fails them: CI must never pass without a browser.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,13 @@ import pytest
 
 CHROMIUM = os.environ.get("SHELFSIDE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 VIEWPORT = {"width": 1024, "height": 768}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -36,7 +42,7 @@ def browser():
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001 - any launch failure means "no browser here"
+    except Exception as exc:
         playwright.stop()
         _browser_unavailable(f"Chromium at {CHROMIUM} did not start: {str(exc).strip().splitlines()[0]}")
     yield chromium

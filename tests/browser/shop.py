@@ -3,6 +3,7 @@
 Three stores, a warehouse, shoes with size × colour, barcodes, shelf positions, a reservation,
 and a Shopify-style HTML description with things that must never reach a page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,27 +47,53 @@ def build_shop() -> Shop:
     runner_variants = []
     for sku in ["TR-41-MOSS", "TR-42-MOSS", "TR-43-MOSS", "TR-42-SLATE"]:
         _, size, colour = sku.split("-")
-        runner_variants.append({
-            "sku": sku, "price": eur(12900), "compare_at_price": eur(15900), "barcodes": [codes[sku]],
-            "options": {"size": size, "color": colour.capitalize()},
-        })
-    upsert_product({
-        "handle": "trail-runner-gtx", "title": "Trail Runner GTX", "vendor": "Northpeak", "category": "Footwear",
-        "description": HOSTILE_DESCRIPTION, "images": [{"url": "/static/products/trail-runner-gtx.svg", "alt": "Trail Runner GTX in moss"}],
-        "variants": runner_variants,
-    })
-    upsert_product({
-        "handle": "rain-shell", "title": "Rain Shell Jacket", "vendor": "Northpeak", "category": "Jackets",
-        "description": "Packable shell.\n\nTaped seams.",
-        "variants": [{"sku": "RS-M", "price": eur(9900), "barcodes": [codes["RS-M"]], "options": {"size": "M"}}],
-    })
-    upsert_product({
-        "handle": "merino-beanie", "title": "Merino Beanie", "vendor": "Northpeak", "category": "Accessories",
-        "variants": [{"sku": "MB-OS", "price": eur(2900), "barcodes": [codes["MB-OS"]], "options": {"size": "One size"}}],
-    })
+        runner_variants.append(
+            {
+                "sku": sku,
+                "price": eur(12900),
+                "compare_at_price": eur(15900),
+                "barcodes": [codes[sku]],
+                "options": {"size": size, "color": colour.capitalize()},
+            }
+        )
+    upsert_product(
+        {
+            "handle": "trail-runner-gtx",
+            "title": "Trail Runner GTX",
+            "vendor": "Northpeak",
+            "category": "Footwear",
+            "description": HOSTILE_DESCRIPTION,
+            "images": [{"url": "/static/products/trail-runner-gtx.svg", "alt": "Trail Runner GTX in moss"}],
+            "variants": runner_variants,
+        }
+    )
+    upsert_product(
+        {
+            "handle": "rain-shell",
+            "title": "Rain Shell Jacket",
+            "vendor": "Northpeak",
+            "category": "Jackets",
+            "description": "Packable shell.\n\nTaped seams.",
+            "variants": [{"sku": "RS-M", "price": eur(9900), "barcodes": [codes["RS-M"]], "options": {"size": "M"}}],
+        }
+    )
+    upsert_product(
+        {
+            "handle": "merino-beanie",
+            "title": "Merino Beanie",
+            "vendor": "Northpeak",
+            "category": "Accessories",
+            "variants": [{"sku": "MB-OS", "price": eur(2900), "barcodes": [codes["MB-OS"]], "options": {"size": "One size"}}],
+        }
+    )
     for store, sku, quantity in [
-        ("S1", "TR-41-MOSS", 6), ("S1", "TR-42-MOSS", 1), ("S1", "RS-M", 1),
-        ("S2", "TR-43-MOSS", 3), ("S2", "TR-41-MOSS", 2), ("WH", "TR-43-MOSS", 12), ("WH", "TR-41-MOSS", 40),
+        ("S1", "TR-41-MOSS", 6),
+        ("S1", "TR-42-MOSS", 1),
+        ("S1", "RS-M", 1),
+        ("S2", "TR-43-MOSS", 3),
+        ("S2", "TR-41-MOSS", 2),
+        ("WH", "TR-43-MOSS", 12),
+        ("WH", "TR-41-MOSS", 40),
     ]:
         record_movement(store, sku, "count", quantity, reason="test setup")
     reserve("S1", [{"sku": "TR-41-MOSS", "quantity": 1}], "pickup", reference="WEB-1001")

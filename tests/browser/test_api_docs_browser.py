@@ -1,4 +1,5 @@
 """The API documentation renders in a real Chromium with no internet (the fixture blocks every other host)."""
+
 import pytest
 
 try:

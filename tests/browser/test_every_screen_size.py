@@ -1,5 +1,6 @@
 """Every page from a 360 px phone to a 1366 px tablet in landscape: no sideways scrolling, the
 key controls visible and at least 44 px tall, and no Content-Security-Policy violation."""
+
 import re
 
 import pytest
@@ -9,8 +10,8 @@ try:
 except ImportError:
     expect = None
 
-from core import db
 from accounts import create_staff, register_kiosk
+from core import db
 
 from .conftest import SCREENSHOTS
 from .shop import build_shop
@@ -31,8 +32,11 @@ document.addEventListener("securitypolicyviolation", function (e) {
 def shop(create_product):
     shop = build_shop()
     create_staff("ana.maria.fernandez-longname@example.com", "Ana María Fernández-Longname", "associate", "correct-horse", ["S1", "S2"])
-    create_product(handle="very-long-product", title="Ultralight Waterproof Breathable Mountaineering Expedition Shell Jacket With Extraordinarily Long Name",
-                   skus=("ULTRALONGSKU-EXTRAORDINARY-XXL",))
+    create_product(
+        handle="very-long-product",
+        title="Ultralight Waterproof Breathable Mountaineering Expedition Shell Jacket With Extraordinarily Long Name",
+        skus=("ULTRALONGSKU-EXTRAORDINARY-XXL",),
+    )
     db.session.commit()
     return shop
 
@@ -86,9 +90,15 @@ class Sweep:
 def test_every_tablet_page_fits_every_width(new_page, shop):
     page = new_page()
     sweep = Sweep(page, "tablet")
-    sweep.check("login", "/login", lambda p: [
-        ("email", p.get_by_label("Email")), ("password", p.get_by_label("Password")), ("sign in", p.get_by_role("button", name="Sign in")),
-    ])
+    sweep.check(
+        "login",
+        "/login",
+        lambda p: [
+            ("email", p.get_by_label("Email")),
+            ("password", p.get_by_label("Password")),
+            ("sign in", p.get_by_role("button", name="Sign in")),
+        ],
+    )
     page.get_by_label("Email").fill("ana.maria.fernandez-longname@example.com")
     page.get_by_label("Password").fill("correct-horse")
     page.get_by_role("button", name="Sign in").click()
@@ -97,23 +107,54 @@ def test_every_tablet_page_fits_every_width(new_page, shop):
     def top_bar(p):
         return [("store menu", p.locator(".store-switch summary")), ("sign out", p.get_by_role("button", name="Sign out"))]
 
-    sweep.check("search", "/tablet/", lambda p: top_bar(p) + [
-        ("search field", p.get_by_role("searchbox", name="Search products")), ("search button", p.get_by_role("button", name="Search")),
-        ("category", p.locator(".chip")),
-    ])
-    sweep.check("results", "/tablet/?q=northpeak", lambda p: top_bar(p) + [
-        ("search field", p.get_by_role("searchbox", name="Search products")), ("a result", p.locator(".product-card a")),
-    ])
+    sweep.check(
+        "search",
+        "/tablet/",
+        lambda p: (
+            top_bar(p)
+            + [
+                ("search field", p.get_by_role("searchbox", name="Search products")),
+                ("search button", p.get_by_role("button", name="Search")),
+                ("category", p.locator(".chip")),
+            ]
+        ),
+    )
+    sweep.check(
+        "results",
+        "/tablet/?q=northpeak",
+        lambda p: (
+            top_bar(p)
+            + [
+                ("search field", p.get_by_role("searchbox", name="Search products")),
+                ("a result", p.locator(".product-card a")),
+            ]
+        ),
+    )
     sweep.check("results-long", "/tablet/?q=ultralight", lambda p: [("a result", p.locator(".product-card a"))])
-    sweep.check("product", "/tablet/products/trail-runner-gtx?sku=TR-41-MOSS", lambda p: top_bar(p) + [
-        ("back", p.get_by_role("link", name=re.compile("Back to results"))), ("size 42", p.get_by_role("link", name=re.compile(r"^42\b"))),
-        ("colour", p.get_by_role("link", name=re.compile("^Slate"))), ("search field (top bar)", p.get_by_role("searchbox", name=re.compile("Search products"))),
-        ("readable: stock here", p.get_by_test_id("stock-here").filter(visible=True)),
-    ])
+    sweep.check(
+        "product",
+        "/tablet/products/trail-runner-gtx?sku=TR-41-MOSS",
+        lambda p: (
+            top_bar(p)
+            + [
+                ("back", p.get_by_role("link", name=re.compile("Back to results"))),
+                ("size 42", p.get_by_role("link", name=re.compile(r"^42\b"))),
+                ("colour", p.get_by_role("link", name=re.compile("^Slate"))),
+                ("search field (top bar)", p.get_by_role("searchbox", name=re.compile("Search products"))),
+                ("readable: stock here", p.get_by_test_id("stock-here").filter(visible=True)),
+            ]
+        ),
+    )
     sweep.check("product-long", "/tablet/products/very-long-product", lambda p: [("back", p.get_by_role("link", name=re.compile("Back to results")))])
-    sweep.check("not-found", "/tablet/products/nope", lambda p: [
-        ("search field", p.get_by_role("searchbox", name="Search products")), ("back", p.get_by_role("link", name="Back to search")),
-    ], status=404)
+    sweep.check(
+        "not-found",
+        "/tablet/products/nope",
+        lambda p: [
+            ("search field", p.get_by_role("searchbox", name="Search products")),
+            ("back", p.get_by_role("link", name="Back to search")),
+        ],
+        status=404,
+    )
     sweep.done()
 
 
@@ -126,20 +167,37 @@ def test_every_kiosk_page_fits_every_width(new_page, shop):
     page.goto(f"/kiosk/activate/{token}")
 
     def bar(p):
-        return [("search field", p.get_by_role("searchbox", name="Search")), ("search button", p.get_by_role("button", name="Search")),
-                ("home", p.locator("[data-kiosk-home]"))]
+        return [
+            ("search field", p.get_by_role("searchbox", name="Search")),
+            ("search button", p.get_by_role("button", name="Search")),
+            ("home", p.locator("[data-kiosk-home]")),
+        ]
 
     sweep.check("home", "/kiosk/", lambda p: bar(p) + [("category", p.locator(".tile"))])
-    sweep.check("category", "/kiosk/categories/footwear", lambda p: bar(p) + [("a product", p.locator(".product-card a")), ("back", p.get_by_role("link", name=re.compile("All categories")))])
+    sweep.check(
+        "category",
+        "/kiosk/categories/footwear",
+        lambda p: bar(p) + [("a product", p.locator(".product-card a")), ("back", p.get_by_role("link", name=re.compile("All categories")))],
+    )
     sweep.check("results", "/kiosk/search?q=northpeak", lambda p: bar(p) + [("a product", p.locator(".product-card a"))])
     sweep.check("no-results", "/kiosk/search?q=zzzz", lambda p: bar(p) + [("category", p.locator(".tile"))])
-    sweep.check("product", "/kiosk/products/trail-runner-gtx", lambda p: bar(p) + [
-        ("size 42", p.get_by_role("link", name=re.compile(r"^42$"))), ("colour", p.get_by_role("link", name=re.compile("^Slate"))),
-        ("start again", p.get_by_role("link", name=re.compile("Start again"))),
-        ("readable: stock here", p.get_by_test_id("kiosk-stock").filter(visible=True)),
-    ])
+    sweep.check(
+        "product",
+        "/kiosk/products/trail-runner-gtx",
+        lambda p: (
+            bar(p)
+            + [
+                ("size 42", p.get_by_role("link", name=re.compile(r"^42$"))),
+                ("colour", p.get_by_role("link", name=re.compile("^Slate"))),
+                ("start again", p.get_by_role("link", name=re.compile("Start again"))),
+                ("readable: stock here", p.get_by_test_id("kiosk-stock").filter(visible=True)),
+            ]
+        ),
+    )
     sweep.check("product-long", "/kiosk/products/very-long-product", lambda p: bar(p))
-    sweep.check("not-found", "/kiosk/products/nope", lambda p: bar(p) + [("back", p.get_by_role("link", name=re.compile("Back to the start")))], status=404)
+    sweep.check(
+        "not-found", "/kiosk/products/nope", lambda p: bar(p) + [("back", p.get_by_role("link", name=re.compile("Back to the start")))], status=404
+    )
     sweep.done()
 
 

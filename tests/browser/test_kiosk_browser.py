@@ -1,4 +1,5 @@
 """The store kiosk in a real Chromium at 1024×768, used the way a customer would."""
+
 import re
 
 import pytest
@@ -8,8 +9,8 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when CI=true) with the reason
     expect = None
 
-from core import db
 from accounts import create_staff, register_kiosk
+from core import db
 
 from .shop import build_shop
 

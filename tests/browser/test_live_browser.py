@@ -1,5 +1,6 @@
 """Live updates in a real Chromium: a tablet on a product page hears of a stock change made
 elsewhere (the e-commerce site through the API) within two seconds, without a reload."""
+
 import re
 import time
 
@@ -10,8 +11,8 @@ try:
 except ImportError:
     expect = None
 
-from core import db
 from accounts import create_staff
+from core import db
 
 from .shop import build_shop
 from .test_tablet_browser import sign_in
@@ -39,8 +40,11 @@ def test_a_stock_change_through_the_api_reaches_the_open_product_page_within_two
     key = create_key("inventory:write")
     other = new_page()  # a second actor: the e-commerce site's back office
     started = time.monotonic()
-    answer = other.request.post("/api/v1/stock/movements", headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-1"},
-                                data={"store": "S1", "sku": "TR-42-MOSS", "kind": "receive", "quantity": 1})
+    answer = other.request.post(
+        "/api/v1/stock/movements",
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-1"},
+        data={"store": "S1", "sku": "TR-42-MOSS", "kind": "receive", "quantity": 1},
+    )
     assert answer.status == 201
 
     expect(tablet.get_by_test_id("toast")).to_have_text("TR-42-MOSS: 2 left here", timeout=2000)
@@ -50,10 +54,16 @@ def test_a_stock_change_through_the_api_reaches_the_open_product_page_within_two
     screenshot(tablet, "tablet-live-stock-toast")
 
     # a change at another store, or to another product, leaves this page alone
-    other.request.post("/api/v1/stock/movements", headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-2"},
-                       data={"store": "S2", "sku": "TR-42-MOSS", "kind": "receive", "quantity": 5})
-    other.request.post("/api/v1/stock/movements", headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-3"},
-                       data={"store": "S1", "sku": "RS-M", "kind": "receive", "quantity": 5})
+    other.request.post(
+        "/api/v1/stock/movements",
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-2"},
+        data={"store": "S2", "sku": "TR-42-MOSS", "kind": "receive", "quantity": 5},
+    )
+    other.request.post(
+        "/api/v1/stock/movements",
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "live-browser-3"},
+        data={"store": "S1", "sku": "RS-M", "kind": "receive", "quantity": 5},
+    )
     tablet.wait_for_timeout(1500)
     expect(tablet.get_by_test_id("toast")).to_have_count(1)
 

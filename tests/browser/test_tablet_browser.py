@@ -1,4 +1,5 @@
 """The associate tablet in a real Chromium at 1024×768, used the way an associate would."""
+
 import re
 
 import pytest
@@ -8,8 +9,8 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when CI=true) with the reason
     expect = None
 
-from core import db
 from accounts import create_staff
+from core import db
 
 from .shop import build_shop
 
@@ -181,7 +182,9 @@ def test_nothing_found_says_so_and_offers_categories(page, associate, screenshot
 def test_a_picture_that_fails_to_load_becomes_a_neutral_placeholder(page, associate, create_product, screenshot):
     # a file that exists but is no picture: the server lets it through, the browser cannot draw it
     create_product(handle="odd-picture", title="Odd Picture Tee", skus=("ODD-M",), images=[{"url": "/static/tablet/tablet.js", "alt": "Odd"}])
-    create_product(handle="no-file", title="Missing Picture Tee", skus=("MISS-M",), images=[{"url": "/static/products/not-there.svg", "alt": "Missing"}])
+    create_product(
+        handle="no-file", title="Missing Picture Tee", skus=("MISS-M",), images=[{"url": "/static/products/not-there.svg", "alt": "Missing"}]
+    )
     sign_in(page)
     page.get_by_role("searchbox", name="Search products").fill("picture tee")
     page.keyboard.press("Enter")

@@ -1,4 +1,5 @@
 """Picking another colour brings that colour's picture to the front, on the tablet and the kiosk."""
+
 import re
 
 import pytest
@@ -8,8 +9,8 @@ try:
 except ImportError:
     expect = None
 
-from core import db
 from accounts import create_staff, register_kiosk
+from core import db
 
 from ..web.test_variant_images import BLUE, GREEN, colourway_shoe
 from .test_tablet_browser import sign_in

@@ -1,5 +1,6 @@
 """The live channel (core.live): messages reach current subscribers after the commit, never for a
 rolled-back change, across processes through the database (or Redis when configured)."""
+
 import os
 import socket
 import subprocess
@@ -135,7 +136,9 @@ def test_another_process_hears_a_message_published_here(app, shop, backend, tmp_
             messages = subscription.wait(10)
             print(messages[0]["data"]["text"] if messages else "nothing")
         """)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     try:
         for _ in range(200):
             if ready.exists() or child.poll() is not None:

@@ -1,4 +1,5 @@
 """Rate-limit counters in the database: atomic, shared by every storage instance (process), windowed."""
+
 import threading
 
 import pytest
@@ -10,8 +11,14 @@ from core.rate_limits import DatabaseStorage
 @pytest.fixture
 def storages(app):
     """Two storages with engines of their own on the test database, as two processes would have."""
-    made = [DatabaseStorage("database://", url=app.config["SQLALCHEMY_DATABASE_URI"], engine_options={"connect_args": {"timeout": 30}}
-                            if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else {}) for _ in range(2)]
+    made = [
+        DatabaseStorage(
+            "database://",
+            url=app.config["SQLALCHEMY_DATABASE_URI"],
+            engine_options={"connect_args": {"timeout": 30}} if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else {},
+        )
+        for _ in range(2)
+    ]
     db.session.commit()
     yield made
     for storage in made:

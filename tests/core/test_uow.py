@@ -1,4 +1,5 @@
 """The unit of work: operations after commit run once it committed, never for a rolled-back change."""
+
 import pytest
 
 from core import db

@@ -1,4 +1,5 @@
 """Catalogue identity: category slugs in every script, one category per slug."""
+
 import unicodedata
 
 import pytest

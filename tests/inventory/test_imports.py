@@ -1,4 +1,5 @@
 """Importing a Shopify product CSV export: what lands in the catalogue, and what the report says."""
+
 import codecs
 import io
 import re
@@ -61,7 +62,9 @@ def variants_of(handle):
 
 def catalogue_snapshot():
     return {
-        "products": db.session.execute(select(Product.id, Product.handle, Product.title, Product.status, Product.updated_at).order_by(Product.id)).all(),
+        "products": db.session.execute(
+            select(Product.id, Product.handle, Product.title, Product.status, Product.updated_at).order_by(Product.id)
+        ).all(),
         "variants": db.session.execute(
             select(Variant.id, Variant.sku, Variant.options, Variant.price_amount, Variant.compare_at_amount, Variant.position).order_by(Variant.id)
         ).all(),
@@ -74,6 +77,7 @@ def catalogue_snapshot():
 
 # --- a clean export -----------------------------------------------------------------------
 
+
 def test_clean_export_creates_every_product_with_its_variants_options_and_prices():
     report = import_file(CLEAN)
 
@@ -82,7 +86,10 @@ def test_clean_export_creates_every_product_with_its_variants_options_and_prices
     jacket = get_product("trail-jacket")
     assert (jacket.title, jacket.vendor, jacket.status, jacket.category.name) == ("Trail Jacket", "Northwind Outfitters", "active", "Jackets")
     assert jacket.tags == ["new-in", "outdoor", "waterproof"]
-    assert jacket.description == '<p>A light, waterproof shell for wet trails.</p><ul><li>3-layer recycled nylon</li><li>Taped seams, "helmet-ready" hood</li></ul>'
+    assert (
+        jacket.description
+        == '<p>A light, waterproof shell for wet trails.</p><ul><li>3-layer recycled nylon</li><li>Taped seams, "helmet-ready" hood</li></ul>'
+    )
     assert [(v.sku, v.options, v.title, v.price_amount, v.compare_at_amount, v.currency, [b.code for b in v.barcodes]) for v in jacket.variants] == [
         ("JKT-TRAIL-M-MOSS", {"size": "M", "color": "Moss"}, "M / Moss", 12900, 15900, "EUR", ["4006381333931"]),
         ("JKT-TRAIL-L-MOSS", {"size": "L", "color": "Moss"}, "L / Moss", 12900, 15900, "EUR", ["4006381333948"]),
@@ -124,6 +131,7 @@ def test_default_title_product_has_one_variant_without_options():
 
 # --- re-import --------------------------------------------------------------------------------
 
+
 def test_reimport_updates_instead_of_duplicating_and_changes_nothing_else(create_location):
     create_location("S1")
     register_endpoint("https://partner.example/hooks", ["*"])
@@ -144,7 +152,10 @@ def test_reimport_applies_what_changed_in_the_file():
     import_file(CLEAN)
     text = CLEAN.read_text(encoding="utf-8")
     changed = "\n".join(
-        line for line in text.replace("JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,129.00", "JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,119.00").splitlines()
+        line
+        for line in text.replace(
+            "JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,129.00", "JKT-TRAIL-M-MOSS,850,shopify,5,deny,manual,119.00"
+        ).splitlines()
         if "trail-jacket-hood.jpg" not in line
     )
 
@@ -159,7 +170,9 @@ def test_reimport_applies_what_changed_in_the_file():
 def test_a_reimport_tells_new_changed_and_unchanged_products_apart():
     import_file(CLEAN)
     untouched = {handle: get_product(handle).updated_at for handle in ("merino-beanie", "canvas-tote", "rain-poncho")}
-    text = CLEAN.read_text(encoding="utf-8").replace("JKT-TRAIL-L-INK,850,shopify,2,deny,manual,135,", "JKT-TRAIL-L-INK,850,shopify,2,deny,manual,139,")
+    text = CLEAN.read_text(encoding="utf-8").replace(
+        "JKT-TRAIL-L-INK,850,shopify,2,deny,manual,135,", "JKT-TRAIL-L-INK,850,shopify,2,deny,manual,139,"
+    )
     text += "wool-scarf,Wool Scarf,,,,Scarves,,true,Title,Default Title,,,,,SCARF-WOOL,,,,,,35.00" + "," * 24 + "active\n"
 
     report = import_text(text)
@@ -186,12 +199,16 @@ def test_an_unreadable_barcode_on_reimport_keeps_the_barcode_the_variant_has():
     report = import_text(HEADER + "tee,Tee,Size,S,TEE-S,20.00,4.00638E+12,,active\n")
 
     assert problems(report) == [
-        (2, "SKU TEE-S: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; kept its barcode 4006381333931")
+        (
+            2,
+            "SKU TEE-S: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; kept its barcode 4006381333931",
+        )
     ]
     assert [b.code for b in variants_of("tee")["TEE-S"].barcodes] == ["4006381333931"]
 
 
 # --- a messy export ---------------------------------------------------------------------------
+
 
 def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
     report = import_file(MESSY)
@@ -203,7 +220,13 @@ def test_messy_export_with_bom_crlf_and_multi_line_html_imports_what_it_can():
         "<p>Breathable linen, garment-washed for a soft hand.</p>\n<ul>\n<li>100% European flax, 180 g/m²</li>\n"
         '<li>Relaxed fit; between sizes, size down</li>\n</ul>\n<p>Our "summer uniform", in sand and indigo.</p>'
     )
-    assert (shirt.title, shirt.vendor, shirt.category.name, shirt.tags, shirt.status) == ("Linen Shirt", "Atelier Nord", "Shirts", ["linen", "summer", "shirts"], "active")
+    assert (shirt.title, shirt.vendor, shirt.category.name, shirt.tags, shirt.status) == (
+        "Linen Shirt",
+        "Atelier Nord",
+        "Shirts",
+        ["linen", "summer", "shirts"],
+        "active",
+    )
     assert [(v.sku, v.options, v.price_amount, v.compare_at_amount) for v in shirt.variants] == [
         ("LIN-S-SAND", {"size": "S", "colour": "Sand"}, 7900, None),
         ("LIN-M-SAND", {"size": "M", "colour": "Sand"}, 7900, None),
@@ -220,10 +243,15 @@ def test_messy_export_reports_each_problem_on_the_line_its_row_starts():
     assert problems(report) == [
         (11, "SKU LIN-M-INDIGO: barcode '5901234123496' has a wrong check digit (expected 5); imported without a barcode"),
         (12, "SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped"),
-        (13, "SKU CAP-FIELD: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; imported without a barcode"),
+        (
+            13,
+            "SKU CAP-FIELD: barcode '4.00638E+12' is in scientific notation (a spreadsheet rounded it) and cannot be recovered; imported without a barcode",
+        ),
         (14, "product 'gift-card' is a gift card; gift cards are not imported"),
     ]
-    assert [(note.line, note.message) for note in report.notes] == [(9, "no Variant SKU for 'linen-shirt' (L / Sand): generated SKU LINEN-SHIRT-L-SAND")]
+    assert [(note.line, note.message) for note in report.notes] == [
+        (9, "no Variant SKU for 'linen-shirt' (L / Sand): generated SKU LINEN-SHIRT-L-SAND")
+    ]
     assert report.summary() == "3 products: 3 new, 0 changed, 0 unchanged; 6 variants (1 with a generated SKU); 3 rows skipped, 2 warnings"
 
 
@@ -300,7 +328,10 @@ def test_product_types_in_every_script_are_categories_of_their_own_and_a_case_va
     again = import_text(text)
 
     assert [(c.name, c.slug) for c in db.session.scalars(select(Category).order_by(Category.id))] == [
-        ("Платья", "платья"), ("فساتين", "فساتين"), ("シャツ", "シャツ"), ("Shirts", "shirts"),
+        ("Платья", "платья"),
+        ("فساتين", "فساتين"),
+        ("シャツ", "シャツ"),
+        ("Shirts", "shirts"),
     ]
     assert {get_product(handle).category.name for handle in ("linen", "denim", "chambray")} == {"Shirts"}
     assert problems(report) == [
@@ -314,7 +345,11 @@ def test_windows_1252_export_is_read_and_missing_optional_columns_are_tolerated(
     report = import_file(FIXTURES / "windows_1252_export.csv")
 
     mug = get_product("cafe-creme-mug")
-    assert (mug.title, mug.vendor, mug.description) == ("Café Crème Mug", "Müller & Söhne", "<p>Stoneware, 300 ml – dishwasher safe. Only €14.90!</p>")
+    assert (mug.title, mug.vendor, mug.description) == (
+        "Café Crème Mug",
+        "Müller & Söhne",
+        "<p>Stoneware, 300 ml – dishwasher safe. Only €14.90!</p>",
+    )
     assert (mug.status, mug.variants[0].price_amount, mug.variants[0].options) == ("active", 1490, {})
     assert report.summary() == "1 product: 1 new, 0 changed, 0 unchanged; 1 variant; read as Windows-1252 text"
 
@@ -399,7 +434,10 @@ def test_a_real_sku_for_a_variant_with_a_generated_one_renames_it_and_keeps_its_
 
     assert (report.errors, report.changed, report.renamed_skus, report.stock_counts) == ([], 1, 1, 0)
     assert notes(report) == [(3, "SKU 40512 replaces the generated SKU TEE-M of 'tee' (M); its stock and history stay with it")]
-    assert report.summary() == "1 product: 0 new, 1 changed, 0 unchanged; 2 variants (1 generated SKU replaced by Shopify's); 0 stock counts recorded at S1"
+    assert (
+        report.summary()
+        == "1 product: 0 new, 1 changed, 0 unchanged; 2 variants (1 generated SKU replaced by Shopify's); 0 stock counts recorded at S1"
+    )
     renamed = variants_of("tee")["40512"]
     assert (renamed.id, renamed.sku_generated, [b.code for b in renamed.barcodes]) == (variant_id, False, ["4006381333931"])
     assert inventory.find_variant_by_sku("TEE-M") is None and on_hand("40512") == 4
@@ -418,8 +456,14 @@ def test_an_export_without_skus_imports_whole_and_the_export_that_brings_them_re
 
     assert (first.errors, first.created, first.variants, first.generated_skus, first.stock_counts) == ([], 4, 8, 8, 6)
     assert sorted(sku for _, sku in by_options.values()) == [
-        "CANVAS-TOTE-BLACK", "CANVAS-TOTE-NATURAL", "MERINO-BEANIE", "RAIN-PONCHO-ONE-SIZE",
-        "TRAIL-JACKET-L-INK", "TRAIL-JACKET-L-MOSS", "TRAIL-JACKET-M-INK", "TRAIL-JACKET-M-MOSS",
+        "CANVAS-TOTE-BLACK",
+        "CANVAS-TOTE-NATURAL",
+        "MERINO-BEANIE",
+        "RAIN-PONCHO-ONE-SIZE",
+        "TRAIL-JACKET-L-INK",
+        "TRAIL-JACKET-L-MOSS",
+        "TRAIL-JACKET-M-INK",
+        "TRAIL-JACKET-M-MOSS",
     ]
     assert (again.unchanged, again.stock_counts, again.errors) == (4, 0, [])
     assert (later.errors, later.changed, later.renamed_skus, later.generated_skus, later.stock_counts) == ([], 4, 8, 0, 0)
@@ -427,7 +471,10 @@ def test_an_export_without_skus_imports_whole_and_the_export_that_brings_them_re
         key: variant_id for key, (variant_id, _) in by_options.items()
     }
     assert {sku: on_hand(sku) for sku in ("JKT-TRAIL-M-MOSS", "JKT-TRAIL-L-MOSS", "BEANIE-MERINO", "TOTE-NATURAL")} == {
-        "JKT-TRAIL-M-MOSS": 5, "JKT-TRAIL-L-MOSS": 3, "BEANIE-MERINO": 12, "TOTE-NATURAL": 7,
+        "JKT-TRAIL-M-MOSS": 5,
+        "JKT-TRAIL-L-MOSS": 3,
+        "BEANIE-MERINO": 12,
+        "TOTE-NATURAL": 7,
     }
     assert not any(v.sku_generated for v in db.session.scalars(select(Variant)))
     assert inventory.ledger_mismatches() == []
@@ -464,7 +511,9 @@ def test_a_file_without_a_sku_column_imports_with_generated_skus():
 
 
 def test_prices_in_other_forms_become_integer_minor_units_of_the_given_currency():
-    rows = "".join(f"p{i},P{i},Title,Default Title,SKU-{i},{price},,,active\n" for i, price in enumerate(['"1,299.00"', "129", "49.5", '"12,90"', "-5"]))
+    rows = "".join(
+        f"p{i},P{i},Title,Default Title,SKU-{i},{price},,,active\n" for i, price in enumerate(['"1,299.00"', "129", "49.5", '"12,90"', "-5"])
+    )
 
     report = import_text(HEADER + rows)
     yen = import_text(HEADER + "yen,Yen,Title,Default Title,SKU-YEN,1500,,,active\n", currency="jpy")
@@ -495,6 +544,7 @@ def test_a_semicolon_separated_file_resaved_by_a_spreadsheet_is_read():
 
 # --- the 2024+ column set, and columns a file may lack -----------------------------------------
 
+
 def test_the_2024_column_set_imports_like_the_classic_one(create_location):
     create_location("S1")
 
@@ -503,7 +553,11 @@ def test_the_2024_column_set_imports_like_the_classic_one(create_location):
     assert (report.errors, report.created, report.variants, report.stock_counts) == ([], 3, 6, 4)
     shirt = get_product("harbour-overshirt")
     assert (shirt.title, shirt.vendor, shirt.category.name, shirt.tags, shirt.status) == (
-        "Harbour Overshirt", "Kestrel & Co", "Overshirts", ["new-in", "workwear"], "active",
+        "Harbour Overshirt",
+        "Kestrel & Co",
+        "Overshirts",
+        ["new-in", "workwear"],
+        "active",
     )
     assert shirt.description.startswith("<p>A heavy twill overshirt, cut to layer.</p>\n<ul>\n<li>Organic cotton, 320 g/m²</li>")
     assert [(v.sku, v.options, v.price_amount, v.compare_at_amount, [b.code for b in v.barcodes]) for v in shirt.variants] == [
@@ -513,20 +567,36 @@ def test_the_2024_column_set_imports_like_the_classic_one(create_location):
         ("HBR-M-SAND", {"size": "M", "color": "Sand"}, 9400, None, ["4006381334013"]),
     ]
     assert [(image.alt, image.position) for image in shirt.images] == [
-        ("Harbour Overshirt in Ink", 0), ("Harbour Overshirt in Sand", 1), ("Chest pocket, close-up", 2),
+        ("Harbour Overshirt in Ink", 0),
+        ("Harbour Overshirt in Sand", 1),
+        ("Chest pocket, close-up", 2),
     ]
     socks = get_product("merino-socks")
-    assert (socks.status, socks.category.name, [(v.sku, v.options, v.price_amount) for v in socks.variants]) == ("draft", "Socks", [("20431", {}, 1850)])
+    assert (socks.status, socks.category.name, [(v.sku, v.options, v.price_amount) for v in socks.variants]) == (
+        "draft",
+        "Socks",
+        [("20431", {}, 1850)],
+    )
     cap = get_product("field-cap")
     assert (cap.status, cap.category.name) == ("archived", "Hats")  # no Type: the last part of the Product category
     assert {sku: on_hand(sku) for sku in ("HBR-S-INK", "HBR-M-INK", "HBR-S-SAND", "HBR-M-SAND", "20431", "CAP-FIELD-OS")} == {
-        "HBR-S-INK": 4, "HBR-M-INK": 6, "HBR-S-SAND": 0, "HBR-M-SAND": 2, "20431": 11, "CAP-FIELD-OS": 0,  # the cap's stock is not tracked
+        "HBR-S-INK": 4,
+        "HBR-M-INK": 6,
+        "HBR-S-SAND": 0,
+        "HBR-M-SAND": 2,
+        "20431": 11,
+        "CAP-FIELD-OS": 0,  # the cap's stock is not tracked
     }
-    assert import_file(EXPORT_2024, stock_location="S1").summary() == "3 products: 0 new, 0 changed, 3 unchanged; 6 variants; 0 stock counts recorded at S1"
+    assert (
+        import_file(EXPORT_2024, stock_location="S1").summary()
+        == "3 products: 0 new, 0 changed, 3 unchanged; 6 variants; 0 stock counts recorded at S1"
+    )
 
 
 def test_column_names_are_matched_whatever_their_case_and_spacing():
-    report = import_text(" url  HANDLE ,TITLE,Option1 Name,option1 value,  Variant sku,VARIANT PRICE,compare-AT price\ntee,Tee,Size,S,TEE-S,20.00,25.00\n")
+    report = import_text(
+        " url  HANDLE ,TITLE,Option1 Name,option1 value,  Variant sku,VARIANT PRICE,compare-AT price\ntee,Tee,Size,S,TEE-S,20.00,25.00\n"
+    )
 
     assert report.errors == []
     (tee,) = variants_of("tee").values()
@@ -547,6 +617,7 @@ def test_a_classic_export_of_a_multi_location_store_imports_and_says_once_that_i
 
 
 # --- conflicts and failures -----------------------------------------------------------------
+
 
 def test_a_sku_owned_by_another_product_skips_that_row_and_a_claimed_barcode_is_left_out(create_product):
     create_product(handle="trail-jacket", skus=("JKT-M",), barcodes=["4006381333931"])
@@ -593,7 +664,10 @@ def test_a_failing_product_rolls_back_alone_and_the_others_are_imported(monkeypa
     report = import_text(text)
 
     assert problems(report) == [
-        (3, "product 'bad handle!' not imported: handle must be lower case, start with a letter or digit, and hold no '/', spaces or control characters"),
+        (
+            3,
+            "product 'bad handle!' not imported: handle must be lower case, start with a letter or digit, and hold no '/', spaces or control characters",
+        ),
         (4, "product 'mug' not imported: the mug broke after it was written"),
     ]
     assert sorted(db.session.scalars(select(Product.handle))) == ["cap", "tee"]
@@ -627,6 +701,7 @@ def test_a_malformed_csv_imports_nothing_and_names_the_line():
 
 # --- stock --------------------------------------------------------------------------------
 
+
 def test_stock_location_sets_on_hand_as_a_count_and_a_negative_quantity_counts_as_zero(create_location, set_stock):
     create_location("S1")
     import_file(MESSY, stock_location="S1")
@@ -635,7 +710,11 @@ def test_stock_location_sets_on_hand_as_a_count_and_a_negative_quantity_counts_a
     report = import_file(MESSY, stock_location="S1")
 
     assert {sku: on_hand(sku) for sku in ("LIN-S-SAND", "LIN-M-SAND", "LIN-M-INDIGO", "CAP-FIELD", "SOCK-WOOL")} == {
-        "LIN-S-SAND": 4, "LIN-M-SAND": 6, "LIN-M-INDIGO": 3, "CAP-FIELD": 5, "SOCK-WOOL": 0,
+        "LIN-S-SAND": 4,
+        "LIN-M-SAND": 6,
+        "LIN-M-INDIGO": 3,
+        "CAP-FIELD": 5,
+        "SOCK-WOOL": 0,
     }
     assert (10, "SKU SOCK-WOOL: Variant Inventory Qty -2 is negative (oversold online?); counted as 0") in problems(report)
     (last,) = inventory.movements("S1", "SOCK-WOOL", limit=1)
@@ -650,7 +729,9 @@ def test_a_count_below_held_reservations_is_reported_and_the_import_goes_on(crea
     inventory.reserve("S1", [{"sku": "JKT-TRAIL-M-MOSS", "quantity": 4}], "online_order", "WEB-1001")
     db.session.commit()
     text = CLEAN.read_text(encoding="utf-8")
-    text = text.replace("JKT-TRAIL-M-MOSS,850,shopify,5,", "JKT-TRAIL-M-MOSS,850,shopify,2,").replace("JKT-TRAIL-L-MOSS,850,shopify,3,", "JKT-TRAIL-L-MOSS,850,shopify,8,")
+    text = text.replace("JKT-TRAIL-M-MOSS,850,shopify,5,", "JKT-TRAIL-M-MOSS,850,shopify,2,").replace(
+        "JKT-TRAIL-L-MOSS,850,shopify,3,", "JKT-TRAIL-L-MOSS,850,shopify,8,"
+    )
 
     report = import_text(text, stock_location="S1")
 
@@ -678,6 +759,7 @@ def test_stock_is_not_counted_when_shopify_does_not_track_the_variant(create_loc
 
 
 # --- big files: streamed, written in batches, with progress --------------------------------
+
 
 def _many_products(count):
     return HEADER + "".join(f"p{n},Product {n},Size,M,SKU-{n:05d},{10 + n % 7}.00,,{n % 5},active\n" for n in range(count))
@@ -742,13 +824,17 @@ def test_a_stream_that_cannot_seek_is_imported_all_the_same():
 
 # --- the CLI ---------------------------------------------------------------------------------
 
+
 def test_cli_import_products_imports_the_file_and_sets_stock_at_the_store(app, create_location):
     create_location("S1")
 
     result = app.test_cli_runner().invoke(args=["import-products", str(MESSY), "--store", "S1"])
 
     assert result.exit_code == 0, result.output
-    assert "3 products: 3 new, 0 changed, 0 unchanged; 6 variants (1 with a generated SKU); 5 stock counts recorded at S1; 3 rows skipped, 3 warnings" in result.stdout
+    assert (
+        "3 products: 3 new, 0 changed, 0 unchanged; 6 variants (1 with a generated SKU); 5 stock counts recorded at S1; 3 rows skipped, 3 warnings"
+        in result.stdout
+    )
     assert "importing 10 rows" in result.stderr  # the progress bar's label (the bar itself on a terminal only)
     assert "line 12: SKU LIN-L-INDIGO: Variant Price 'eighty' is not a price; variant skipped" in result.stderr
     assert "line 9: no Variant SKU for 'linen-shirt' (L / Sand): generated SKU LINEN-SHIRT-L-SAND" in result.stderr

@@ -1,4 +1,5 @@
 """On hand always equals the sum of its movements, whatever happens."""
+
 import random
 
 import pytest
@@ -55,9 +56,9 @@ def test_random_operations_keep_on_hand_equal_to_the_ledger(world):
         assert level.on_hand >= 0 and 0 <= level.reserved <= level.on_hand
         held = sum(
             line.quantity
-            for line in db.session.query(inventory.ReservationLine).join(inventory.Reservation).filter(
-                inventory.ReservationLine.stock_level_id == level.id, inventory.Reservation.status == "held"
-            )
+            for line in db.session.query(inventory.ReservationLine)
+            .join(inventory.Reservation)
+            .filter(inventory.ReservationLine.stock_level_id == level.id, inventory.Reservation.status == "held")
         )
         assert level.reserved == held
 

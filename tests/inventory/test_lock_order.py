@@ -8,6 +8,7 @@ simply waits.  Then the same pair is released together a few times with a barrie
 end as a commit or a domain refusal (409/422 over HTTP), never a database error, and the stock
 rows must still agree with the ledger and with the held reservations.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -39,6 +40,7 @@ def hold(*lines, store="S1", overdue=False) -> str:
 
 
 # the units of work, as callables for the threads
+
 
 def reserve(*lines, store="S1"):
     return lambda: inventory.reserve(store, [{"sku": sku, "quantity": quantity} for sku, quantity in lines], "online_order").public_id
@@ -96,7 +98,10 @@ def check_pair(app, first, second, pause_after=1, expect=None, races=3, setup_ag
 
 def test_two_multi_line_holds_in_opposite_orders_queue(app, row_locks, shop):
     check_pair(
-        app, lambda: reserve(("A-1", 1), ("A-2", 1)), lambda: reserve(("A-2", 1), ("A-1", 1)), expect=("ok", "ok"),
+        app,
+        lambda: reserve(("A-1", 1), ("A-2", 1)),
+        lambda: reserve(("A-2", 1), ("A-1", 1)),
+        expect=("ok", "ok"),
         setup_again=lambda: (reserve(("A-1", 1), ("A-2", 1)), reserve(("A-2", 1), ("A-1", 1))),
     )
 
@@ -172,14 +177,20 @@ def test_commit_and_expiry_of_one_overdue_reservation(app, row_locks, shop):
 
 def test_count_naming_rows_in_reverse_and_a_hold(app, row_locks, shop):
     check_pair(
-        app, lambda: count(("A-2", 7), ("A-1", 7)), lambda: reserve(("A-1", 1), ("A-2", 1)), expect=("ok", "ok"),
+        app,
+        lambda: count(("A-2", 7), ("A-1", 7)),
+        lambda: reserve(("A-1", 1), ("A-2", 1)),
+        expect=("ok", "ok"),
         setup_again=lambda: (count(("A-2", 9), ("A-1", 9)), reserve(("A-1", 1), ("A-2", 1))),
     )
 
 
 def test_two_counts_naming_the_same_rows_in_opposite_orders(app, row_locks, shop):
     check_pair(
-        app, lambda: count(("A-2", 7), ("A-1", 7)), lambda: count(("A-1", 8), ("A-2", 8)), expect=("ok", "ok"),
+        app,
+        lambda: count(("A-2", 7), ("A-1", 7)),
+        lambda: count(("A-1", 8), ("A-2", 8)),
+        expect=("ok", "ok"),
         setup_again=lambda: (count(("A-2", 9), ("A-1", 9)), count(("A-1", 11), ("A-2", 11))),
     )
     items = {i["sku"]: i["on_hand"] for i in inventory.availability(["A-1", "A-2"], "S1")[0]}
@@ -193,7 +204,10 @@ def test_count_naming_rows_in_reverse_and_a_commit(app, row_locks, shop):
 
 def test_transfer_out_and_a_hold_on_the_same_rows(app, row_locks, shop):
     check_pair(
-        app, lambda: transfer(("A-2", 1), ("A-1", 1)), lambda: reserve(("A-1", 1), ("A-2", 1)), expect=("ok", "ok"),
+        app,
+        lambda: transfer(("A-2", 1), ("A-1", 1)),
+        lambda: reserve(("A-1", 1), ("A-2", 1)),
+        expect=("ok", "ok"),
         setup_again=lambda: (transfer(("A-2", 1), ("A-1", 1)), reserve(("A-1", 1), ("A-2", 1))),
     )
 
@@ -207,6 +221,9 @@ def test_transfer_receipt_and_a_count_at_the_destination(app, row_locks, shop):
 
 def test_movement_and_a_hold_on_the_same_row(app, row_locks, shop):
     check_pair(
-        app, lambda: move("A-1", "adjust", -1), lambda: reserve(("A-2", 1), ("A-1", 1)), expect=("ok", "ok"),
+        app,
+        lambda: move("A-1", "adjust", -1),
+        lambda: reserve(("A-2", 1), ("A-1", 1)),
+        expect=("ok", "ok"),
         setup_again=lambda: (move("A-1", "receive", 2), reserve(("A-2", 1), ("A-1", 1))),
     )

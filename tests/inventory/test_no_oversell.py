@@ -3,6 +3,7 @@
 These tests use real threads with their own database connections; the database's locking
 (row locks on PostgreSQL, BEGIN IMMEDIATE on SQLite) is what is being tested.
 """
+
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor

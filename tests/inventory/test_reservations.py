@@ -116,7 +116,7 @@ def test_a_hold_locks_its_row_with_the_update_itself_and_writes_its_lines_in_the
         assert statements[update + 1].startswith("WITH header AS ( INSERT INTO reservation") and update + 2 == len(statements)
     else:
         assert len(statements) == 6, kinds
-        assert [s[:30] for s in statements[update + 1:]] == ["INSERT INTO reservation (publi", "INSERT INTO reservation_line ("]
+        assert [s[:30] for s in statements[update + 1 :]] == ["INSERT INTO reservation (publi", "INSERT INTO reservation_line ("]
     db.session.commit()
     assert level("JKT-S", "S1")["reserved"] == 1
 
@@ -142,7 +142,11 @@ def test_a_multi_line_hold_short_on_its_last_row_changes_nothing_and_lists_every
 
     def read_then_lose_the_race(store, skus):
         answer = original(store, skus)
-        db.session.execute(text("UPDATE stock_level SET reserved = reserved + 1 WHERE id = (SELECT s.id FROM stock_level s JOIN variant v ON v.id = s.variant_id WHERE v.sku = 'JKT-M')"))
+        db.session.execute(
+            text(
+                "UPDATE stock_level SET reserved = reserved + 1 WHERE id = (SELECT s.id FROM stock_level s JOIN variant v ON v.id = s.variant_id WHERE v.sku = 'JKT-M')"
+            )
+        )
         return answer
 
     import inventory.reservations as reservations
@@ -150,7 +154,9 @@ def test_a_multi_line_hold_short_on_its_last_row_changes_nothing_and_lists_every
     reservations.find_levels = read_then_lose_the_race
     try:
         with pytest.raises(InsufficientStock) as caught:
-            inventory.reserve("S1", [{"sku": "CAP-1", "quantity": 1}, {"sku": "JKT-S", "quantity": 1}, {"sku": "JKT-M", "quantity": 1}], "online_order")
+            inventory.reserve(
+                "S1", [{"sku": "CAP-1", "quantity": 1}, {"sku": "JKT-S", "quantity": 1}, {"sku": "JKT-M", "quantity": 1}], "online_order"
+            )
     finally:
         reservations.find_levels = original
     assert caught.value.lines == [{"sku": "JKT-M", "requested": 1, "available": 0}]

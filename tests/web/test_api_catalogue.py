@@ -1,4 +1,5 @@
 """Catalogue endpoints against SPEC §3: products upsert, get, search, barcodes, stores."""
+
 import io
 import threading
 import unicodedata
@@ -20,10 +21,20 @@ PRODUCT = {
     "status": "active",
     "images": [{"url": "/static/products/jacket.svg", "alt": "front"}],
     "variants": [
-        {"sku": "RTJ-MOSS-M", "price": {"amount": 12900, "currency": "EUR"}, "compare_at_price": None,
-         "barcodes": ["4006381333931"], "options": {"size": "M", "color": "Moss"}},
-        {"sku": "RTJ-MOSS-L", "price": {"amount": 12900, "currency": "EUR"}, "compare_at_price": {"amount": 15900, "currency": "EUR"},
-         "barcodes": ["036000291452"], "options": {"size": "L", "color": "Moss"}},
+        {
+            "sku": "RTJ-MOSS-M",
+            "price": {"amount": 12900, "currency": "EUR"},
+            "compare_at_price": None,
+            "barcodes": ["4006381333931"],
+            "options": {"size": "M", "color": "Moss"},
+        },
+        {
+            "sku": "RTJ-MOSS-L",
+            "price": {"amount": 12900, "currency": "EUR"},
+            "compare_at_price": {"amount": 15900, "currency": "EUR"},
+            "barcodes": ["036000291452"],
+            "options": {"size": "L", "color": "Moss"},
+        },
     ],
 }
 
@@ -45,7 +56,9 @@ def test_put_creates_then_updates_the_same_product(partner):
 
 
 def test_put_with_only_required_fields(partner):
-    response = partner.put("/api/v1/products/plain-cap", json={"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}}]})
+    response = partner.put(
+        "/api/v1/products/plain-cap", json={"title": "Cap", "variants": [{"sku": "CAP-1", "price": {"amount": 1999, "currency": "EUR"}}]}
+    )
     assert response.status_code == 201
     assert response.json["status"] == "active"
 
@@ -82,7 +95,13 @@ def test_a_sku_of_another_product_is_a_conflict(partner):
 def test_search_by_sku_barcode_and_attribute_is_cursor_paged(partner):
     partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT)
     for n in range(5):
-        partner.put(f"/api/v1/products/tee-{n}", json={"title": f"Tempo Tee {n}", "variants": [{"sku": f"TEE-{n}", "price": {"amount": 2500, "currency": "EUR"}, "options": {"color": "Ember"}}]})
+        partner.put(
+            f"/api/v1/products/tee-{n}",
+            json={
+                "title": f"Tempo Tee {n}",
+                "variants": [{"sku": f"TEE-{n}", "price": {"amount": 2500, "currency": "EUR"}, "options": {"color": "Ember"}}],
+            },
+        )
     assert [p["handle"] for p in partner.get("/api/v1/products?q=RTJ-MOSS").json["items"]] == ["ridgeline-trail-jacket"]
     assert [p["handle"] for p in partner.get("/api/v1/products?q=4006381333931").json["items"]] == ["ridgeline-trail-jacket"]
     # UPC-A scanned as its EAN-13 form
@@ -130,10 +149,13 @@ def test_an_unchanged_put_writes_nothing(partner):
 def test_barcodes_may_move_between_variants_of_the_same_product(partner):
     """A merchant who fixes swapped barcodes re-sends the product: the codes swap, nothing else moves."""
     assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 201
-    swapped = {**PRODUCT, "variants": [
-        {**PRODUCT["variants"][0], "barcodes": ["036000291452"]},
-        {**PRODUCT["variants"][1], "barcodes": ["4006381333931", "4006381333948"]},
-    ]}
+    swapped = {
+        **PRODUCT,
+        "variants": [
+            {**PRODUCT["variants"][0], "barcodes": ["036000291452"]},
+            {**PRODUCT["variants"][1], "barcodes": ["4006381333931", "4006381333948"]},
+        ],
+    }
     response = partner.put("/api/v1/products/ridgeline-trail-jacket", json=swapped)
     assert response.status_code == 200, response.json
     assert partner.get("/api/v1/barcodes/036000291452").json["sku"] == "RTJ-MOSS-M"
@@ -156,17 +178,23 @@ def test_a_barcode_of_another_product_is_409_and_changes_nothing(partner):
 def test_a_upc_and_its_ean13_form_are_one_code(partner):
     """036000291452 (UPC-A) and 0036000291452 (EAN-13) are the same item: never on two variants."""
     assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=PRODUCT).status_code == 201
-    both = {**PRODUCT, "variants": [
-        {**PRODUCT["variants"][0], "barcodes": ["4006381333931", "0036000291452"]},
-        PRODUCT["variants"][1],
-    ]}
+    both = {
+        **PRODUCT,
+        "variants": [
+            {**PRODUCT["variants"][0], "barcodes": ["4006381333931", "0036000291452"]},
+            PRODUCT["variants"][1],
+        ],
+    }
     response = partner.put("/api/v1/products/ridgeline-trail-jacket", json=both)
     assert response.status_code == 400 and "variants.1.barcodes" in response.json["error"]["details"], response.json
 
-    moved = {**PRODUCT, "variants": [
-        {**PRODUCT["variants"][0], "barcodes": ["0036000291452"]},
-        {**PRODUCT["variants"][1], "barcodes": []},
-    ]}
+    moved = {
+        **PRODUCT,
+        "variants": [
+            {**PRODUCT["variants"][0], "barcodes": ["0036000291452"]},
+            {**PRODUCT["variants"][1], "barcodes": []},
+        ],
+    }
     assert partner.put("/api/v1/products/ridgeline-trail-jacket", json=moved).status_code == 200
     assert partner.get("/api/v1/barcodes/036000291452").json["sku"] == "RTJ-MOSS-M"
     assert partner.get("/api/v1/barcodes/0036000291452").json["sku"] == "RTJ-MOSS-M"
@@ -211,7 +239,11 @@ def test_eight_concurrent_puts_that_bring_one_new_category_all_succeed_and_make_
 
     def put(i):
         n = i % products
-        body = {"title": f"Rain Jacket {n}", "category": "Regenjacken", "variants": [{"sku": f"RAIN-{n}", "price": {"amount": 9900, "currency": "EUR"}}]}
+        body = {
+            "title": f"Rain Jacket {n}",
+            "category": "Regenjacken",
+            "variants": [{"sku": f"RAIN-{n}", "price": {"amount": 9900, "currency": "EUR"}}],
+        }
         with app.app_context():
             client = app.test_client()
             barrier.wait()

@@ -30,8 +30,8 @@ def test_missing_scope_is_403(client, create_key):
 
 
 def test_revoked_key_is_401(client, create_key):
-    from core import clock
     from accounts import ApiKey
+    from core import clock
 
     key = create_key("inventory:read")
     db.session.query(ApiKey).update({"revoked_at": clock.now()})

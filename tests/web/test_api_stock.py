@@ -1,7 +1,8 @@
 """Live stock endpoints against SPEC §3: availability, reservations, movements, counts, transfers, feed."""
-import pytest
-from core import db
 
+import pytest
+
+from core import db
 
 
 @pytest.fixture
@@ -43,7 +44,11 @@ def test_availability_input_errors(partner, shop):
 
 
 def reserve(partner, key, lines, **extra):
-    return partner.post("/api/v1/reservations", json={"store": "S1", "lines": lines, "reference": "WEB-1001", "kind": "online_order", "expires_in": 600, **extra}, key=key)
+    return partner.post(
+        "/api/v1/reservations",
+        json={"store": "S1", "lines": lines, "reference": "WEB-1001", "kind": "online_order", "expires_in": 600, **extra},
+        key=key,
+    )
 
 
 def test_reserve_then_commit(partner, shop):
@@ -148,7 +153,9 @@ def test_count_below_held_units_is_refused(partner, shop):
 
 
 def test_cycle_count_reports_variance(partner, shop):
-    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "JKT-M", "counted": 1}]}, key="cc1")
+    response = partner.post(
+        "/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "JKT-M", "counted": 1}]}, key="cc1"
+    )
     assert response.status_code == 201
     assert response.json["lines"] == [
         {"sku": "JKT-S", "expected": 3, "counted": 2, "variance": -1},
@@ -194,19 +201,30 @@ def test_the_ledger_names_the_key_that_made_each_movement_as_a_reference(partner
 
     create_location("S1")
     create_product(skus=("JKT-M",))
-    assert partner.post("/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-M", "kind": "receive", "quantity": 3, "reason": "delivery"}, key="a-1").status_code == 201
+    assert (
+        partner.post(
+            "/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-M", "kind": "receive", "quantity": 3, "reason": "delivery"}, key="a-1"
+        ).status_code
+        == 201
+    )
     key_id = db.session.query(ApiKey).one().id
     lines = partner.get("/api/v1/stock/movements?store=S1&sku=JKT-M").get_json()["items"]
     assert lines[0]["actor"] == f"api_key:{key_id}"
 
 
 def test_count_errors_name_the_line_and_change_nothing(partner, shop):
-    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "NOPE", "counted": 1}]}, key="cc-bad-1")
+    response = partner.post(
+        "/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "NOPE", "counted": 1}]}, key="cc-bad-1"
+    )
     assert response.status_code == 400, response.json
     assert list(response.json["error"]["details"]) == ["lines.1.sku"], response.json
-    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "JKT-M", "counted": -1}]}, key="cc-bad-2")
+    response = partner.post(
+        "/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 2}, {"sku": "JKT-M", "counted": -1}]}, key="cc-bad-2"
+    )
     assert response.status_code == 400 and list(response.json["error"]["details"]) == ["lines.1.counted"], response.json
-    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-M", "counted": 1}, {"sku": "JKT-M", "counted": 2}]}, key="cc-bad-3")
+    response = partner.post(
+        "/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-M", "counted": 1}, {"sku": "JKT-M", "counted": 2}]}, key="cc-bad-3"
+    )
     assert response.status_code == 400 and list(response.json["error"]["details"]) == ["lines.1.sku"], response.json
     assert partner.get("/api/v1/stock/movements?store=S1&sku=JKT-S").json["items"][0]["reason"] == "test setup"
 
@@ -224,14 +242,18 @@ def test_count_service_validates_every_line_before_it_counts_any(shop):
 
 def test_count_below_what_is_held_refuses_the_whole_count(partner, shop):
     reserve(partner, "r-cc", [{"sku": "JKT-M", "quantity": 1}])
-    response = partner.post("/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 9}, {"sku": "JKT-M", "counted": 0}]}, key="cc-held")
+    response = partner.post(
+        "/api/v1/stock/counts", json={"store": "S1", "lines": [{"sku": "JKT-S", "counted": 9}, {"sku": "JKT-M", "counted": 0}]}, key="cc-held"
+    )
     assert response.status_code == 409, response.json
     assert response.json["error"]["details"]["lines"] == [{"line": 1, "sku": "JKT-M", "counted": 0, "reserved": 1}]
     assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0]["on_hand"] == 3
 
 
 def test_transfer_receipt_errors_name_the_line(partner, shop):
-    sent = partner.post("/api/v1/transfers", json={"source": "WH", "destination": "S2", "lines": [{"sku": "JKT-M", "quantity": 4}]}, key="t-lines").json
+    sent = partner.post(
+        "/api/v1/transfers", json={"source": "WH", "destination": "S2", "lines": [{"sku": "JKT-M", "quantity": 4}]}, key="t-lines"
+    ).json
     for lines, field in [
         ([{"sku": "JKT-M", "quantity": 1}, {"sku": "JKT-S", "quantity": 1}], "lines.1.sku"),
         ([{"sku": "JKT-M", "quantity": 5}], "lines.0.quantity"),
@@ -246,20 +268,30 @@ def test_transfer_receipt_errors_name_the_line(partner, shop):
 def test_a_partner_key_reaches_only_its_own_reservations(client, partner, create_key, shop):
     other = {"Authorization": f"Bearer {create_key('reservations:write', 'inventory:read', name='other partner')}"}
     mine = reserve(partner, "own-1", [{"sku": "JKT-S", "quantity": 1}]).json["id"]
-    theirs = client.post("/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 1}]}, headers={**other, "Idempotency-Key": "their-1"}).json["id"]
+    theirs = client.post(
+        "/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 1}]}, headers={**other, "Idempotency-Key": "their-1"}
+    ).json["id"]
     for path in (f"/api/v1/reservations/{mine}/release", f"/api/v1/reservations/{mine}/commit"):
         refused = client.post(path, headers=other)
         assert refused.status_code == 404, refused.json
         assert refused.json["error"]["code"] == "not_found"
     assert client.get(f"/api/v1/reservations/{mine}", headers=other).status_code == 404
     # the answer is the same as for a reservation that does not exist: existence does not leak
-    assert client.post("/api/v1/reservations/rsv_nope/release", headers=other).json["error"]["message"].replace("rsv_nope", mine) == \
-        client.post(f"/api/v1/reservations/{mine}/release", headers=other).json["error"]["message"]
+    assert (
+        client.post("/api/v1/reservations/rsv_nope/release", headers=other).json["error"]["message"].replace("rsv_nope", mine)
+        == client.post(f"/api/v1/reservations/{mine}/release", headers=other).json["error"]["message"]
+    )
     assert partner.get(f"/api/v1/reservations/{mine}").json["status"] == "held"
     assert partner.post(f"/api/v1/reservations/{theirs}/release").status_code == 404
     assert client.post(f"/api/v1/reservations/{theirs}/release", headers=other).json["status"] == "released"
     assert partner.post(f"/api/v1/reservations/{mine}/commit").json["status"] == "committed"
-    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0] == {"sku": "JKT-S", "store": "S1", "on_hand": 2, "reserved": 0, "available": 2}
+    assert partner.get("/api/v1/availability?sku=JKT-S&store=S1").json["items"][0] == {
+        "sku": "JKT-S",
+        "store": "S1",
+        "on_hand": 2,
+        "reserved": 0,
+        "available": 2,
+    }
 
 
 def test_staff_and_the_system_are_not_bound_to_the_key_that_made_a_hold(partner, shop):

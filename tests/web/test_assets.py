@@ -1,4 +1,5 @@
 """Static files: fingerprinted URLs cached for a year, compressed answers (web/assets.py)."""
+
 import gzip
 import re
 import time

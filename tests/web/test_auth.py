@@ -1,9 +1,9 @@
 """Staff sign-in: sessions, cookies, CSRF, rate limits; staff sessions on the API."""
+
 import pytest
 
-from core import db
 from accounts import create_staff
-
+from core import db
 from tests.helpers import run_rate_limited
 
 
@@ -56,7 +56,9 @@ def test_a_signed_in_associate_can_read_availability_but_not_write_stock(client,
     create_product(skus=("TEE-M",))
     client.post("/login", data={"email": "ana@example.com", "password": "correct-horse"})
     assert client.get("/api/v1/availability?sku=TEE-M&store=S1").status_code == 200
-    response = client.post("/api/v1/stock/movements", json={"store": "S1", "sku": "TEE-M", "kind": "receive", "quantity": 1}, headers={"Idempotency-Key": "a"})
+    response = client.post(
+        "/api/v1/stock/movements", json={"store": "S1", "sku": "TEE-M", "kind": "receive", "quantity": 1}, headers={"Idempotency-Key": "a"}
+    )
     assert response.status_code == 403
 
 
@@ -92,11 +94,15 @@ def test_forms_and_session_api_writes_need_the_csrf_token(csrf_client, create_lo
 
 def test_login_is_rate_limited(tmp_path):
     """Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
-    line = run_rate_limited(tmp_path, 'LOGIN_RATE_LIMIT = "5 per minute"\n', """
+    line = run_rate_limited(
+        tmp_path,
+        'LOGIN_RATE_LIMIT = "5 per minute"\n',
+        """
         codes = [client.post("/login", data={"email": "a@b.c", "password": "nope"}).status_code for _ in range(7)]
         last = client.post("/login", data={"email": "a@b.c", "password": "nope"})
         print(codes, last.status_code, last.headers.get("Retry-After"))
-        """)
+        """,
+    )
     assert line.startswith("[401, 401, 401, 401, 401, 429, 429] 429 "), line
     assert 0 < int(line.rsplit(" ", 1)[1]) <= 60, line  # Retry-After, in seconds
 

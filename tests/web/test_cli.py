@@ -1,9 +1,10 @@
 """The operator's CLI."""
+
 from datetime import timedelta
 
 import inventory
-from core import clock, db
 from accounts import ApiKey, find_api_key
+from core import clock, db
 
 
 def test_create_api_key_prints_the_key_alone_on_its_last_line_and_stores_its_hash(app):
@@ -24,10 +25,14 @@ def test_create_api_key_with_an_unknown_scope_fails_and_creates_nothing(app):
 
 def test_create_staff(app, create_location):
     create_location("S1")
-    result = app.test_cli_runner().invoke(args=["create-staff", "--email", "Lea@Example.com", "--name", "Lea", "--role", "manager", "--store", "S1", "--password", "long-enough-pw"])
+    result = app.test_cli_runner().invoke(
+        args=["create-staff", "--email", "Lea@Example.com", "--name", "Lea", "--role", "manager", "--store", "S1", "--password", "long-enough-pw"]
+    )
     assert result.exit_code == 0, result.output
     assert "manager lea@example.com for S1" in result.output
-    bad = app.test_cli_runner().invoke(args=["create-staff", "--email", "x@example.com", "--role", "associate", "--store", "NOPE", "--password", "long-enough-pw"])
+    bad = app.test_cli_runner().invoke(
+        args=["create-staff", "--email", "x@example.com", "--role", "associate", "--store", "NOPE", "--password", "long-enough-pw"]
+    )
     assert bad.exit_code != 0 and "unknown store" in bad.output
 
 

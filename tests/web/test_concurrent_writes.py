@@ -5,6 +5,7 @@ Requests go to the app served by a threaded WSGI server (``live_server``), each 
 connection and database session, released together by a barrier.  The same probes run on
 SQLite (writers queue on BEGIN IMMEDIATE) and on PostgreSQL (row locks: the interesting case).
 """
+
 import random
 import threading
 import time
@@ -53,10 +54,14 @@ def _fire(base, headers, requests_):
 def test_two_counts_of_the_same_skus_in_opposite_orders_never_fail(app, shelf, live_server):
     for run in range(16):
         lines = [{"sku": sku, "counted": 5 + run % 3} for sku in SKUS]
-        answers = _fire(live_server, shelf, [
-            ("POST", "/api/v1/stock/counts", {"store": "S1", "lines": lines}, True),
-            ("POST", "/api/v1/stock/counts", {"store": "S1", "lines": lines[::-1]}, True),
-        ])
+        answers = _fire(
+            live_server,
+            shelf,
+            [
+                ("POST", "/api/v1/stock/counts", {"store": "S1", "lines": lines}, True),
+                ("POST", "/api/v1/stock/counts", {"store": "S1", "lines": lines[::-1]}, True),
+            ],
+        )
         assert [status for status, _, _ in answers] == [201, 201], answers
     assert stock_consistency() == []
 
@@ -77,7 +82,7 @@ def test_mixed_concurrent_writes_on_a_few_skus_never_answer_5xx(app, shelf, live
                 while not stop.is_set():
                     expire_due_reservations()
                     time.sleep(0.05)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 failures.append(f"expiry loop: {error!r}")
             finally:
                 db.session.remove()
@@ -98,7 +103,12 @@ def test_mixed_concurrent_writes_on_a_few_skus_never_answer_5xx(app, shelf, live
         if op == "movement":
             kind = rng.choice(["receive", "adjust", "count"])
             quantity = {"receive": rng.randint(1, 3), "adjust": rng.choice([-2, -1, 1]), "count": rng.randint(2, 8)}[kind]
-            return ("POST", "/api/v1/stock/movements", {"store": rng.choice(["S1", "S2"]), "sku": rng.choice(SKUS), "kind": kind, "quantity": quantity}, True)
+            return (
+                "POST",
+                "/api/v1/stock/movements",
+                {"store": rng.choice(["S1", "S2"]), "sku": rng.choice(SKUS), "kind": kind, "quantity": quantity},
+                True,
+            )
         if op == "receive" and transfers:
             return ("POST", f"/api/v1/transfers/{rng.choice(transfers)}/receive", {}, False)
         return ("POST", "/api/v1/transfers", {"source": "S1", "destination": "S2", "lines": lines(rng.randint(1, 3), high=1)}, True)

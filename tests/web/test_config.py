@@ -1,10 +1,10 @@
 """Start-up configuration: the secret key, trusted proxies."""
+
 import pytest
 
+from tests.helpers import run_rate_limited
 from web import create_app
 from web.config import ConfigurationError, TestConfig
-
-from tests.helpers import run_rate_limited
 
 
 def _config(app, **overrides):

@@ -1,4 +1,5 @@
 """The demo brand loaded by ``flask --app web seed-demo`` and the banner ``make run`` prints."""
+
 import os
 import subprocess
 import sys
@@ -9,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 import inventory
+from accounts import ROLES, ApiKey, KioskDevice, Staff, authenticate_staff
 from core import db
 from inventory import Barcode, Location, Product, ProductImage, ShelfPosition, StockLevel, Variant
 from inventory.barcodes import symbology
 from web import demo
-from accounts import ROLES, ApiKey, KioskDevice, Staff, authenticate_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "web" / "static"
@@ -86,8 +87,9 @@ print(hashlib.sha1(text.encode()).hexdigest())
 def test_demo_plan_is_the_same_on_every_clone():
     """Two processes with different string-hash seeds (as two clones would have) plan the same brand."""
     digests = {
-        subprocess.run([sys.executable, "-c", PLAN_DIGEST], capture_output=True, text=True, check=True, cwd=ROOT,
-                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", PLAN_DIGEST], capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}
+        ).stdout.strip()
         for seed in ("1", "2")
     }
     assert len(digests) == 1, digests
@@ -138,9 +140,7 @@ def test_demo_staff_of_every_role_can_sign_in_with_the_documented_password():
 
 def test_demo_partner_key_reads_availability(client):
     seed()
-    response = client.get(
-        "/api/v1/availability?sku=RTJ-MOSS-M&sku=NOPE-1&store=BER-MITTE", headers={"Authorization": f"Bearer {demo.DEMO_API_KEY}"}
-    )
+    response = client.get("/api/v1/availability?sku=RTJ-MOSS-M&sku=NOPE-1&store=BER-MITTE", headers={"Authorization": f"Bearer {demo.DEMO_API_KEY}"})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["items"] == [{"sku": "RTJ-MOSS-M", "store": "BER-MITTE", "on_hand": 3, "reserved": 1, "available": 2}]

@@ -1,13 +1,13 @@
 """The store kiosk: device activation, refusal without a device, stock at this store in words."""
+
 import re
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
 
-from core import clock, db
 from accounts import KioskDevice, create_staff, register_kiosk
-
+from core import clock, db
 from tests.browser.shop import build_shop
 from tests.helpers import run_rate_limited
 
@@ -155,17 +155,26 @@ def test_kiosk_errors_lead_back_to_the_kiosk_not_the_tablet(kiosk):
 
 def test_kiosk_pages_and_activation_guesses_are_rate_limited(tmp_path):
     """Each kiosk route has PUBLIC_RATE_LIMIT per client address.  Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
-    line = run_rate_limited(tmp_path, 'PUBLIC_RATE_LIMIT = "4 per minute"\n', """
+    line = run_rate_limited(
+        tmp_path,
+        'PUBLIC_RATE_LIMIT = "4 per minute"\n',
+        """
         codes = [client.get("/kiosk/activate/guess-" + str(n)).status_code for n in range(5)]
         codes += [client.get("/kiosk/").status_code for n in range(5)]
         print(codes)
-        """)
+        """,
+    )
     assert line == "[403, 403, 403, 403, 429, 403, 403, 403, 403, 429]"
 
 
 def test_an_empty_category_offers_the_other_categories(kiosk, partner):
     """Only a draft product in Gloves: the kiosk shows none, and offers the categories to tap instead."""
-    draft = {"title": "Winter Gloves", "category": "Gloves", "status": "draft", "variants": [{"sku": "GLV-1", "price": {"amount": 2900, "currency": "EUR"}}]}
+    draft = {
+        "title": "Winter Gloves",
+        "category": "Gloves",
+        "status": "draft",
+        "variants": [{"sku": "GLV-1", "price": {"amount": 2900, "currency": "EUR"}}],
+    }
     assert partner.put("/api/v1/products/winter-gloves", json=draft).status_code == 201
     page = text(kiosk.get("/kiosk/categories/gloves"))
     assert "We couldn't find anything" in page and "Winter Gloves" not in page
@@ -183,11 +192,14 @@ def test_a_category_and_a_product_named_in_another_script_are_browsed_like_any_o
     assert "Платье миди" in text(kiosk.get("/kiosk/products/платье-миди"))
 
 
-@pytest.mark.parametrize("path, words", [
-    ("/kiosk/products/nope", "We couldn't find that product. Try searching or ask a member of staff."),
-    ("/kiosk/categories/nope", "We couldn't find that category. Try searching"),
-    ("/kiosk/no-such-page", "We couldn't find that page. Try searching or ask a member of staff."),
-])
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("/kiosk/products/nope", "We couldn't find that product. Try searching or ask a member of staff."),
+        ("/kiosk/categories/nope", "We couldn't find that category. Try searching"),
+        ("/kiosk/no-such-page", "We couldn't find that page. Try searching or ask a member of staff."),
+    ],
+)
 def test_kiosk_not_found_pages_speak_the_customers_language(kiosk, path, words):
     response = kiosk.get(path)
     page = re.sub(r"\s+", " ", squash(text(response)).replace("&#39;", "'"))

@@ -1,4 +1,5 @@
 """Kiosk activation links work once and never reach a log; operators and the demo hand out fresh ones."""
+
 import logging
 import os
 import socket
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from core import db
 from accounts import KioskDevice, register_kiosk, revoke_kiosk
+from core import db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,9 +118,26 @@ def test_gunicorns_access_log_shows_no_activation_token(tmp_path):
     port, log = _free_port(), tmp_path / "access.log"
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "gunicorn-test", "SHELFSIDE_INSTANCE_PATH": str(tmp_path)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--limit-request-line", "8190",
-         "--access-logfile", str(log), "--logger-class", "web.access_log.AccessLogger", "web:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--limit-request-line",
+            "8190",
+            "--access-logfile",
+            str(log),
+            "--logger-class",
+            "web.access_log.AccessLogger",
+            "web:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30

@@ -1,11 +1,11 @@
 """The tablet's live stream (GET /tablet/live): Server-Sent Events of the associate's store."""
+
 import json
 
 import pytest
 
-from core import db
 from accounts import create_staff
-
+from core import db
 from tests.browser.shop import build_shop
 
 PASSWORD = "correct-horse"

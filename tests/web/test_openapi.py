@@ -1,4 +1,5 @@
 """The OpenAPI document tells the truth about errors, statuses and headers; its docs page works offline."""
+
 import re
 
 import pytest

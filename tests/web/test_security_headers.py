@@ -1,4 +1,5 @@
 """Security headers on every answer (web/security_headers.py)."""
+
 from web import create_app
 from web.config import TestConfig
 

@@ -1,11 +1,11 @@
 """Staff sessions kept server-side: sign-out and deactivation end every copy, idle sessions end; staff tokens."""
+
 from datetime import timedelta
 
 import pytest
 
-from core import clock, db
 from accounts import StaffSession, create_staff, deactivate_staff
-
+from core import clock, db
 from tests.helpers import run_rate_limited
 
 PASSWORD = "correct-horse"
@@ -112,6 +112,7 @@ def test_signing_in_twice_gives_two_sessions_and_signing_out_one_leaves_the_othe
 
 # --- staff tokens ---------------------------------------------------------------------------------
 
+
 def new_token(client, email="ana@example.com", password=PASSWORD, **extra):
     return client.post("/api/v1/staff/tokens", json={"email": email, "password": password, **extra})
 
@@ -185,11 +186,15 @@ def test_an_idle_staff_token_ends(app, client, staff, time_machine):
 
 def test_token_requests_share_the_login_rate_limit(tmp_path):
     """Runs in its own process: the limiter is a process-wide extension, disabled for the rest of the suite."""
-    line = run_rate_limited(tmp_path, 'LOGIN_RATE_LIMIT = "3 per minute"\n', """
+    line = run_rate_limited(
+        tmp_path,
+        'LOGIN_RATE_LIMIT = "3 per minute"\n',
+        """
         body = {"email": "a@b.c", "password": "nope"}
         codes = [client.post("/login", data=body).status_code, client.post("/api/v1/staff/tokens", json=body).status_code]
         codes += [client.post("/api/v1/staff/tokens", json=body).status_code for _ in range(2)]
         last = client.post("/login", data=body)
         print(codes, last.status_code, codes and client.post("/api/v1/staff/tokens", json=body).json["error"]["code"])
-        """)
+        """,
+    )
     assert line == "[401, 401, 401, 429] 429 rate_limited", line

@@ -1,11 +1,12 @@
 """Staff reach only their own stores through the API (admins: all); partner keys are brand-wide."""
+
 import itertools
 
 import pytest
 
 import inventory
-from core import db
 from accounts import create_staff
+from core import db
 
 PASSWORD = "correct-horse"
 _keys = itertools.count()
@@ -21,8 +22,10 @@ def world(create_location, create_product, set_stock):
     for code in ("S1", "S2", "WH"):
         set_stock(code, "JKT-M", 10)
     holds = {code: inventory.reserve(code, [{"sku": "JKT-M", "quantity": 1}], "pickup").public_id for code in ("S1", "S2")}
-    incoming = {"S1": inventory.create_transfer("S2", "S1", [{"sku": "JKT-M", "quantity": 1}]).public_id,
-                "S2": inventory.create_transfer("S1", "S2", [{"sku": "JKT-M", "quantity": 1}]).public_id}
+    incoming = {
+        "S1": inventory.create_transfer("S2", "S1", [{"sku": "JKT-M", "quantity": 1}]).public_id,
+        "S2": inventory.create_transfer("S1", "S2", [{"sku": "JKT-M", "quantity": 1}]).public_id,
+    }
     for role, email, stores in [("associate", "ana@example.com", ["S1"]), ("manager", "max@example.com", ["S1"]), ("admin", "sofia@example.com", [])]:
         create_staff(email, email.split("@")[0].title(), role, PASSWORD, stores)
     db.session.commit()
@@ -42,11 +45,15 @@ ROUTES = {
     "GET /stock/movements": ("associate", lambda w, s: ("GET", f"/api/v1/stock/movements?store={s}&sku=JKT-M", None)),
     "GET /stock/low": ("associate", lambda w, s: ("GET", f"/api/v1/stock/low?store={s}", None)),
     "GET /feeds/local-inventory": ("associate", lambda w, s: ("GET", f"/api/v1/feeds/local-inventory?store={s}", None)),
-    "POST /stock/movements": ("manager", lambda w, s: ("POST", "/api/v1/stock/movements",
-                                                       {"store": s, "sku": "JKT-M", "kind": "adjust", "quantity": -1})),
+    "POST /stock/movements": (
+        "manager",
+        lambda w, s: ("POST", "/api/v1/stock/movements", {"store": s, "sku": "JKT-M", "kind": "adjust", "quantity": -1}),
+    ),
     "POST /stock/counts": ("manager", lambda w, s: ("POST", "/api/v1/stock/counts", {"store": s, "lines": [{"sku": "JKT-M", "counted": 7}]})),
-    "POST /transfers": ("manager", lambda w, s: ("POST", "/api/v1/transfers",
-                                                 {"source": s, "destination": other(s), "lines": [{"sku": "JKT-M", "quantity": 1}]})),
+    "POST /transfers": (
+        "manager",
+        lambda w, s: ("POST", "/api/v1/transfers", {"source": s, "destination": other(s), "lines": [{"sku": "JKT-M", "quantity": 1}]}),
+    ),
     "POST /transfers/{id}/receive": ("manager", lambda w, s: ("POST", f"/api/v1/transfers/{w['incoming'][s]}/receive", {})),
 }
 EMAILS = {"associate": "ana@example.com", "manager": "max@example.com", "admin": "sofia@example.com"}
@@ -101,11 +108,15 @@ def test_an_admin_reaches_every_store(app, world, route):
 def test_a_partner_key_is_brand_wide(world, partner, route):
     role, build = ROUTES[route]
     if "/reservations/{id}" in route:  # a key reaches only the holds it made (404 for others'): make its own, at both stores
-        world = {**world, "holds": {
-            code: partner.post("/api/v1/reservations", json={"store": code, "lines": [{"sku": "JKT-M", "quantity": 1}], "kind": "pickup"},
-                               key=f"own-{code}").get_json()["id"]
-            for code in ("S1", "S2")
-        }}
+        world = {
+            **world,
+            "holds": {
+                code: partner.post(
+                    "/api/v1/reservations", json={"store": code, "lines": [{"sku": "JKT-M", "quantity": 1}], "kind": "pickup"}, key=f"own-{code}"
+                ).get_json()["id"]
+                for code in ("S1", "S2")
+            },
+        }
     for store in ("S2", "S1"):
         method, path, body = build(world, store)
         response = partner.post(path, json=body, key=f"p{next(_keys)}") if method == "POST" else partner.get(path)
@@ -126,7 +137,11 @@ def test_a_warehouse_is_reached_by_admins_only(app, world):
 
 
 def test_every_api_route_declares_how_it_names_its_store(app):
-    undeclared = [rule.rule for rule in app.url_map.iter_rules()
-                  if rule.rule.startswith("/api/v1/") and not rule.endpoint.startswith("api-docs")
-                  and not hasattr(app.view_functions[rule.endpoint], "_store_access")]
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        and not rule.endpoint.startswith("api-docs")
+        and not hasattr(app.view_functions[rule.endpoint], "_store_access")
+    ]
     assert undeclared == []

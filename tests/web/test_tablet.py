@@ -1,13 +1,13 @@
 """The associate tablet: sign-in, store scoping, search, scans, product page, safe descriptions."""
+
 import re
 
 import pytest
 
-from core import db
 from accounts import create_staff
-from web.viewmodels import clean_description
-
+from core import db
 from tests.browser.shop import build_shop
+from web.viewmodels import clean_description
 
 PASSWORD = "correct-horse"
 

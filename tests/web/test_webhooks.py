@@ -3,6 +3,7 @@
 Every delivery goes over real HTTP to a receiver running in the test; time moves by patching
 ``core.clock.now``.
 """
+
 from __future__ import annotations
 
 import json
@@ -140,6 +141,7 @@ def free_port() -> int:
 
 # --- registration --------------------------------------------------------------------------
 
+
 def test_registering_an_endpoint_answers_its_id_and_secret_once(partner, receiver):
     response = partner.post("/api/v1/webhook-endpoints", json={"url": receiver().url, "events": ["stock.changed", "reservation.expired"]})
     assert response.status_code == 201, response.json
@@ -206,6 +208,7 @@ def test_restricted_delivery_is_refused_when_the_host_now_resolves_to_a_private_
 
 # --- signatures ----------------------------------------------------------------------------
 
+
 def test_verify_accepts_a_fresh_signature_and_rejects_a_tampered_body_an_old_timestamp_or_another_secret():
     body = b'{"id":"evt_1","type":"stock.changed"}'
     now = int(time.time())
@@ -223,10 +226,13 @@ def test_verify_accepts_a_fresh_signature_and_rejects_a_tampered_body_an_old_tim
 
 # --- delivery ------------------------------------------------------------------------------
 
+
 def test_a_stock_movement_is_delivered_as_stock_changed_signed_with_the_endpoint_secret(partner, shop, receiver):
     hook = receiver()
     registered = partner.post("/api/v1/webhook-endpoints", json={"url": hook.url, "events": ["stock.changed"]}).json
-    moved = partner.post("/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-M", "kind": "receive", "quantity": 4, "reason": "delivery"}, key="mv-1")
+    moved = partner.post(
+        "/api/v1/stock/movements", json={"store": "S1", "sku": "JKT-M", "kind": "receive", "quantity": 4, "reason": "delivery"}, key="mv-1"
+    )
     assert moved.status_code == 201, moved.json
     assert hook.requests == []  # nothing leaves before the dispatcher runs
 
@@ -277,7 +283,17 @@ def test_an_endpoint_registered_after_this_session_emitted_still_gets_later_even
 def test_a_refused_reservation_emits_nothing(partner, shop, receiver, endpoint):
     hook = receiver()
     endpoint(hook.url, ["*"])
-    refused = partner.post("/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 1}, {"sku": "JKT-M", "quantity": 2}], "reference": "WEB-9", "kind": "online_order", "expires_in": 600}, key="rsv-refused")
+    refused = partner.post(
+        "/api/v1/reservations",
+        json={
+            "store": "S1",
+            "lines": [{"sku": "JKT-S", "quantity": 1}, {"sku": "JKT-M", "quantity": 2}],
+            "reference": "WEB-9",
+            "kind": "online_order",
+            "expires_in": 600,
+        },
+        key="rsv-refused",
+    )
     assert refused.status_code == 409
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
     assert deliveries() == []
@@ -294,6 +310,7 @@ def test_an_emit_rolled_back_with_its_transaction_leaves_nothing(receiver, endpo
 
 
 # --- failures, retries, backoff ------------------------------------------------------------
+
 
 def test_a_failed_delivery_is_retried_later_with_growing_backoff_then_delivered(shop, receiver, endpoint, set_stock, later):
     later(0)
@@ -388,7 +405,7 @@ def lock_probe(backend, probes):
                 with engine.connect() as conn, conn.begin():
                     conn.execute(select(WebhookDelivery.id).with_for_update(nowait=True)).all()
             probes.append("free")
-        except Exception as exc:  # noqa: BLE001 - the assertion below reports it
+        except Exception as exc:
             probes.append(repr(exc))
 
     return probe
@@ -441,10 +458,15 @@ def test_a_delivery_whose_claim_lapsed_is_not_recorded_twice(shop, receiver, end
 
 # --- reservation expiry --------------------------------------------------------------------
 
+
 def test_an_expired_reservation_goes_out_as_reservation_expired(partner, shop, receiver, endpoint, later):
     hook = receiver()
     endpoint(hook.url, ["reservation.expired"])
-    held = partner.post("/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 2}], "reference": "WEB-7", "kind": "pickup", "expires_in": 1}, key="rsv-1")
+    held = partner.post(
+        "/api/v1/reservations",
+        json={"store": "S1", "lines": [{"sku": "JKT-S", "quantity": 2}], "reference": "WEB-7", "kind": "pickup", "expires_in": 1},
+        key="rsv-1",
+    )
     assert held.status_code == 201, held.json
     dispatch()
     assert hook.requests == []  # still held
@@ -460,6 +482,7 @@ def test_an_expired_reservation_goes_out_as_reservation_expired(partner, shop, r
 
 
 # --- the running dispatcher ----------------------------------------------------------------
+
 
 def test_sigterm_finishes_the_delivery_in_flight_hands_back_the_rest_and_stops(shop, receiver, endpoint, set_stock, monkeypatch):
     started = []
@@ -532,12 +555,15 @@ def test_a_database_hiccup_is_logged_and_the_dispatcher_carries_on(shop, receive
 
 # --- the example receiver ------------------------------------------------------------------
 
+
 def test_the_example_receiver_accepts_signed_events_and_rejects_forged_ones(shop, endpoint, set_stock):
     port = free_port()
     registered = endpoint(f"http://127.0.0.1:{port}/", ["stock.changed"])
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"), "--port", str(port), "--secret", registered.secret],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout.readline().startswith(f"listening on http://127.0.0.1:{port}/")
@@ -548,9 +574,13 @@ def test_the_example_receiver_accepts_signed_events_and_rejects_forged_ones(shop
         assert "stock.changed" in printed and '"on_hand": 9' in printed
 
         body = b'{"id":"evt_forged","type":"stock.changed","data":{}}'
-        forged = requests.post(f"http://127.0.0.1:{port}/", data=body, headers={"Shelfside-Signature": sign("whsec_wrong", body, int(time.time()))}, timeout=5)
+        forged = requests.post(
+            f"http://127.0.0.1:{port}/", data=body, headers={"Shelfside-Signature": sign("whsec_wrong", body, int(time.time()))}, timeout=5
+        )
         assert forged.status_code == 400
-        stale = requests.post(f"http://127.0.0.1:{port}/", data=body, headers={"Shelfside-Signature": sign(registered.secret, body, int(time.time()) - 3600)}, timeout=5)
+        stale = requests.post(
+            f"http://127.0.0.1:{port}/", data=body, headers={"Shelfside-Signature": sign(registered.secret, body, int(time.time()) - 3600)}, timeout=5
+        )
         assert stale.status_code == 400
     finally:
         process.terminate()
@@ -558,6 +588,7 @@ def test_the_example_receiver_accepts_signed_events_and_rejects_forged_ones(shop
 
 
 # --- several dispatchers (PostgreSQL) ------------------------------------------------------
+
 
 def test_several_dispatcher_processes_deliver_each_event_exactly_once(app, backend, receiver, endpoint):
     if backend != "postgresql":
@@ -570,7 +601,14 @@ def test_several_dispatcher_processes_deliver_each_event_exactly_once(app, backe
 
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "OUTBOX_POLL_SECONDS": "0.05"}
     processes = [
-        subprocess.Popen([sys.executable, "-m", "flask", "--app", "web", "outbox", "run", "--once", "--batch", "7"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "web", "outbox", "run", "--once", "--batch", "7"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(4)
     ]
     outputs = [process.communicate(timeout=120)[0] for process in processes]

@@ -7,6 +7,7 @@ they belong to, admins every store; anything else is 403.  Partner API keys are 
 integration and reach every store, as do requests without a staff member (those are refused
 earlier, by ``require_scope``).
 """
+
 from __future__ import annotations
 
 from functools import wraps

@@ -3,6 +3,7 @@
 401 and 403 wherever a scope is required, 400 and 422 and the ``Idempotency-Key`` header wherever a
 write is idempotent, 429 wherever a rate limit applies — so that generated clients and schema fuzzers
 agree with the server."""
+
 from __future__ import annotations
 
 import flask_smorest
@@ -13,10 +14,10 @@ from .schemas import ErrorOut
 
 ERRORS = {
     400: "invalid input: `error.details` maps each invalid field (dotted for nested ones, like `lines.0.sku`) to its messages "
-         "(a NUL character or a lone surrogate anywhere in the request is invalid too)",
+    "(a NUL character or a lone surrogate anywhere in the request is invalid too)",
     401: "no credentials, or an unknown, revoked or expired API key or staff token (`WWW-Authenticate: Bearer`)",
     403: "the API key or the staff member's role lacks the scope (`error.details.required_scope`), "
-         "or the staff member does not work at that store (`error.details.store`)",
+    "or the staff member does not work at that store (`error.details.store`)",
     422: "the `Idempotency-Key` was already used with a different request (`idempotency_key_reused`)",
     429: "too many attempts from this client: wait for `Retry-After` seconds",
 }
@@ -71,9 +72,13 @@ class Blueprint(flask_smorest.Blueprint):
             arguments = getattr(func, "_apidoc", {}).get("arguments", {}).get("parameters", [])
             if any(argument.get("location") not in (None, "json") for argument in arguments):
                 raise TypeError(f"{func.__name__}: an idempotent write takes its input from the body only")  # see deepupdate: lists are replaced
-            header = {"in": "header", "name": "Idempotency-Key", "required": idempotency == "required",
-                      "description": "a retry with the same key and request answers the first result and does nothing twice",
-                      "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+            header = {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": idempotency == "required",
+                "description": "a retry with the same key and request answers the first result and does nothing twice",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
             func = self.doc(parameters=[header])(func)
             func = self._error(func, 400)
             func = self._error(func, 422)

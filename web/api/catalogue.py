@@ -1,4 +1,5 @@
 """Catalogue endpoints: products, barcode look-up, stores."""
+
 from __future__ import annotations
 
 import inventory

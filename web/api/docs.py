@@ -4,6 +4,7 @@ The Swagger UI files come from the ``flask-swagger-ui`` package (pinned in requi
 ships swagger-ui-dist, Apache-2.0, version in its ``dist/VERSION``); only its ``dist`` folder is
 used.  The page loads nothing but same-origin files and has no inline script.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """``Idempotency-Key`` for API writes: a retry answers the first result and does nothing twice."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -6,8 +7,8 @@ from functools import wraps
 from flask import make_response, request
 
 from core import db
-from core.idempotency import check_key, find_answer, request_fingerprint, store_answer
 from core.errors import ValidationError
+from core.idempotency import check_key, find_answer, request_fingerprint, store_answer
 
 from ..auth import current_principal
 

@@ -1,9 +1,11 @@
 """marshmallow schemas at the edge: input schemas separate from output schemas."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError as MarshmallowError, fields, post_load, validate, validates, validates_schema
+from marshmallow import Schema, fields, post_load, validate, validates, validates_schema
+from marshmallow import ValidationError as MarshmallowError
 
 from core import clock
 from core.money import Money
@@ -35,11 +37,15 @@ class ImageSchema(Schema):
 
 
 class VariantIn(Schema):
-    sku = fields.String(required=True, validate=[validate.Length(min=1, max=100), validate.Regexp(r"^\S(.*\S)?$", error="no leading or trailing spaces")])
+    sku = fields.String(
+        required=True, validate=[validate.Length(min=1, max=100), validate.Regexp(r"^\S(.*\S)?$", error="no leading or trailing spaces")]
+    )
     price = fields.Nested(MoneySchema, required=True)
     compare_at_price = fields.Nested(MoneySchema, allow_none=True, load_default=None)
     barcodes = fields.List(fields.String(validate=validate.Length(min=1, max=20)), load_default=list)
-    options = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)), values=fields.String(validate=validate.Length(max=100)), load_default=dict)
+    options = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=50)), values=fields.String(validate=validate.Length(max=100)), load_default=dict
+    )
 
 
 class ProductIn(Schema):
@@ -110,7 +116,9 @@ class SkuList(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         values = value if isinstance(value, list) else [value]
-        errors = {index: ["Length must be between 1 and 100."] for index, item in enumerate(values) if not isinstance(item, str) or not 0 < len(item) <= 100}
+        errors = {
+            index: ["Length must be between 1 and 100."] for index, item in enumerate(values) if not isinstance(item, str) or not 0 < len(item) <= 100
+        }
         if errors:
             raise MarshmallowError(errors)
         return values

@@ -1,4 +1,5 @@
 """Staff tokens for native clients: sign in with email and password, sign out the token."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -60,8 +61,9 @@ def revoke_current_staff_token():
     """Sign out the staff token this request carries: it stops working now."""
     principal = current_principal()
     if principal is None:
-        raise ApiError(401, "unauthorized", "send the staff token to revoke as 'Authorization: Bearer <token>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "unauthorized", "send the staff token to revoke as 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"}
+        )
     if principal.via != "token":
         raise ApiError(403, "forbidden", "only a staff token can be signed out here (a browser signs out at /logout)")
     end_staff_session(principal.session_id)

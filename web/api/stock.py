@@ -1,4 +1,5 @@
 """Live stock endpoints: availability, movements, counts, transfers, reservations, the feed."""
+
 from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
@@ -108,11 +109,22 @@ def release_reservation(reservation_id):
 @blp.alt_response(409, schema=ErrorOut, description="on hand would go below zero or below the units held (`insufficient_stock`, `conflict`)")
 def create_movement(data):
     """Receive, adjust (signed) or count (sets on hand, records the variance). Needs `Idempotency-Key`."""
-    level, movement = inventory.record_movement(data["store"], data["sku"], data["kind"], data["quantity"], data["reason"], data["reference"], actor=_actor())
+    level, movement = inventory.record_movement(
+        data["store"], data["sku"], data["kind"], data["quantity"], data["reason"], data["reference"], actor=_actor()
+    )
     return {
-        "id": movement.id, "store": data["store"], "sku": data["sku"], "kind": movement.kind, "quantity": movement.quantity,
-        "counted": movement.counted, "on_hand": level.on_hand, "reserved": level.reserved, "available": level.available,
-        "reason": movement.reason, "reference": movement.reference, "created_at": clock.isoformat(movement.created_at),
+        "id": movement.id,
+        "store": data["store"],
+        "sku": data["sku"],
+        "kind": movement.kind,
+        "quantity": movement.quantity,
+        "counted": movement.counted,
+        "on_hand": level.on_hand,
+        "reserved": level.reserved,
+        "available": level.available,
+        "reason": movement.reason,
+        "reference": movement.reference,
+        "created_at": clock.isoformat(movement.created_at),
     }
 
 

@@ -1,4 +1,5 @@
 """Webhook endpoint registration for partners."""
+
 from __future__ import annotations
 
 from flask import current_app

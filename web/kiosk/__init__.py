@@ -8,13 +8,13 @@ and stock at this store — never staff or customer data, and no stock numbers b
 This module holds the blueprint and the device check; the screens are ``products`` (home,
 search, categories, product page).  Templates live in ``templates/kiosk/``.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
-from core import db
-
 from accounts import KioskDevice, activate_kiosk
+from core import db
 
 from ..access_log import writes_on_get
 from ..auth import sign_out

@@ -1,4 +1,5 @@
 """Kiosk screens: the start page, search, categories and the product page — stock at this store in words."""
+
 from __future__ import annotations
 
 from flask import g, redirect, render_template, request, url_for

@@ -5,6 +5,7 @@
 appointments, carts, payments, returns, shifts) add a module here and templates under
 ``templates/tablet/``; the view models they share with other faces live in ``web.viewmodels``.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, g

@@ -5,6 +5,7 @@ Today it carries ``stock.changed`` for the associate's current store: the produc
 toast ("RTJ-MOSS-M: 2 left here") and refreshes its stock numbers.  Customers checked in, QR
 payments completed and assistance requests will travel the same channel.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,13 +46,19 @@ def store_channel(code: str) -> str:
 
 def stock_changed_to_store(data: dict):
     """``stock.changed`` goes to the store it happened at, with the words for the toast."""
-    yield store_channel(data["store"]), {
-        "event": events.STOCK_CHANGED,
-        "data": {
-            "sku": data["sku"], "available": data["available"], "on_hand": data["on_hand"], "reserved": data["reserved"],
-            "text": live_stock_words(data["sku"], data["available"]),
+    yield (
+        store_channel(data["store"]),
+        {
+            "event": events.STOCK_CHANGED,
+            "data": {
+                "sku": data["sku"],
+                "available": data["available"],
+                "on_hand": data["on_hand"],
+                "reserved": data["reserved"],
+                "text": live_stock_words(data["sku"], data["available"]),
+            },
         },
-    }
+    )
 
 
 live.route(events.STOCK_CHANGED, stock_changed_to_store)
@@ -123,9 +130,13 @@ def live_stream():
             messages = subscription.wait(min(HEARTBEAT_SECONDS, max(0.0, ends - time.monotonic())))
             yield "".join(_event(message) for message in messages) if messages else ": still here\n\n"
 
-    response = Response(stream(), mimetype="text/event-stream", headers={
-        "Cache-Control": "no-cache, no-transform",
-        "X-Accel-Buffering": "no",  # nginx and friends: pass each event on at once
-    })
+    response = Response(
+        stream(),
+        mimetype="text/event-stream",
+        headers={
+            "Cache-Control": "no-cache, no-transform",
+            "X-Accel-Buffering": "no",  # nginx and friends: pass each event on at once
+        },
+    )
     response.call_on_close(close)
     return response

@@ -1,5 +1,6 @@
 """Tablet screens for products: search (results update as you type, a scan opens the product)
 and the product page with live stock here, at the other stores and online."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

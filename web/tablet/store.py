@@ -1,4 +1,5 @@
 """Which store the associate works in: their own, or any for an admin; switched from the top bar."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for

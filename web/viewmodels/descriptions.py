@@ -1,4 +1,5 @@
 """Product descriptions (Shopify-style HTML or plain text) made safe to show."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Product pictures: which URLs may go into an <img>, and which picture shows which variant."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ def image_src(url: str | None) -> str | None:
         return None
     if url.startswith("/static/"):
         root = os.path.realpath(current_app.static_folder)
-        path = os.path.realpath(os.path.join(root, url[len("/static/"):].split("?", 1)[0]))
+        path = os.path.realpath(os.path.join(root, url[len("/static/") :].split("?", 1)[0]))
         if not path.startswith(root + os.sep) or not os.path.isfile(path):
             return None
         return url_for("static", filename=os.path.relpath(path, root).replace(os.sep, "/"))  # fingerprinted: cached for a year
@@ -43,7 +44,7 @@ def _mentions(text: str, colour_words: list[str]) -> bool:
     """Whether ``text`` holds the colour's words in a row ("Trail Runner in Deep Moss", "runner-deep-moss.jpg")."""
     words = _words(text)
     n = len(colour_words)
-    return n > 0 and any(words[i:i + n] == colour_words for i in range(len(words) - n + 1))
+    return n > 0 and any(words[i : i + n] == colour_words for i in range(len(words) - n + 1))
 
 
 def variant_image_index(images, variant) -> int | None:

@@ -1,4 +1,5 @@
 """Products as the faces show them: search cards, price labels, the variant picker, product pages."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from inventory import find_variant_by_barcode, find_variant_by_sku, get_product,
 
 from .descriptions import clean_description
 from .images import gallery, gallery_for, image_src, variant_image_index
-from .stock import tablet_badge, product_stock_here, tablet_stock
+from .stock import product_stock_here, tablet_badge, tablet_stock
 
 PAGE_SIZE = 24
 
@@ -42,25 +43,28 @@ def product_cards(products, store, badge=tablet_badge) -> list[dict]:
     for product in products:
         total, low = product_stock_here(product.variants, stock, store.id if store else None)
         image = product.images[0] if product.images else None
-        cards.append({
-            "handle": product.handle,
-            "title": product.title,
-            "vendor": product.vendor,
-            "image": image_src(image.url) if image else None,
-            "image_alt": (image.alt if image else "") or product.title,
-            "price": price_label(product.variants),
-            "badge": badge(total, low, store),
-        })
+        cards.append(
+            {
+                "handle": product.handle,
+                "title": product.title,
+                "vendor": product.vendor,
+                "image": image_src(image.url) if image else None,
+                "image_alt": (image.alt if image else "") or product.title,
+                "price": price_label(product.variants),
+                "badge": badge(total, low, store),
+            }
+        )
     return cards
 
 
 # --- options and the variant picker ----------------------------------------------------------
 
+
 def option_names(variants) -> list[str]:
     """Option names in the order they first appear (size before colour when listed so)."""
     names: list[str] = []
     for variant in variants:
-        for name in (variant.options or {}):
+        for name in variant.options or {}:
             if name not in names:
                 names.append(name)
     return names
@@ -114,23 +118,26 @@ def picker_view(product, selected) -> list[dict]:
 
 # --- product pages -----------------------------------------------------------------------------
 
+
 def variant_views(product, stock: dict[int, list[dict]], store, stock_view=tablet_stock) -> list[dict]:
     """One view per variant: ids, prices, its picture (``image``: an index into the gallery) and
     its stock as ``stock_view(rows, store)`` (the tablet's numbers by default)."""
     views = []
     for variant in product.variants:
         compare = variant.compare_at_price
-        views.append({
-            "id": variant.id,
-            "sku": variant.sku,
-            "title": variant.title,
-            "options": dict(variant.options or {}),
-            "price": variant.price.format(),
-            "compare_at": compare.format() if compare is not None and compare.amount > variant.price_amount else None,
-            "barcodes": [barcode.code for barcode in variant.barcodes],
-            "image": variant_image_index(product.images, variant),
-            "stock": stock_view(stock.get(variant.id, []), store),
-        })
+        views.append(
+            {
+                "id": variant.id,
+                "sku": variant.sku,
+                "title": variant.title,
+                "options": dict(variant.options or {}),
+                "price": variant.price.format(),
+                "compare_at": compare.format() if compare is not None and compare.amount > variant.price_amount else None,
+                "barcodes": [barcode.code for barcode in variant.barcodes],
+                "image": variant_image_index(product.images, variant),
+                "stock": stock_view(stock.get(variant.id, []), store),
+            }
+        )
     return views
 
 

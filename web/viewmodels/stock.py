@@ -3,6 +3,7 @@
 ``stock_state`` is the one rule for "in stock / low / out" — badges, option buttons, stock
 panels, live toasts and the kiosk's words all go through it; the faces differ only in words.
 """
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -42,6 +43,7 @@ def product_stock_here(variants, stock: dict[int, list[dict]], store_id: int | N
 
 # --- words per face -------------------------------------------------------------------------
 
+
 def tablet_badge(total: int, low: bool, store) -> dict:
     """A search card's badge for an associate: numbers, since staff need them."""
     if store is None:
@@ -71,15 +73,24 @@ def tablet_stock(rows: list[dict], store) -> dict:
     return {
         "state": stock_state(here["available"], here["low"]) if here else OUT,
         "hint": f"{here['available']} here" if here else "",
-        "here": None if here is None else {
-            "on_hand": here["on_hand"], "reserved": here["reserved"], "available": here["available"], "low": here["low"],
+        "here": None
+        if here is None
+        else {
+            "on_hand": here["on_hand"],
+            "reserved": here["reserved"],
+            "available": here["available"],
+            "low": here["low"],
             "state": stock_state(here["available"], here["low"]),
             "shelf": here["shelf"].label if here["shelf"] else None,
         },
         "others": [
             {
-                "name": row["location"].name, "code": row["location"].code, "timezone": row["location"].timezone,
-                "local_time": _local_time(row["location"].timezone), "available": row["available"], "low": row["low"],
+                "name": row["location"].name,
+                "code": row["location"].code,
+                "timezone": row["location"].timezone,
+                "local_time": _local_time(row["location"].timezone),
+                "available": row["available"],
+                "low": row["low"],
             }
             for row in others
         ],
