@@ -73,6 +73,8 @@ class Config:
     STAFF_SESSION_IDLE_HOURS = env_float("STAFF_SESSION_IDLE_HOURS", 10)
     STAFF_TOKEN_HOURS = env_float("STAFF_TOKEN_HOURS", 12)  # a staff token's absolute lifetime
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; tablets stay open all day
+    # live update streams (web.tablet.live) each hold a gunicorn thread: at most this many per process
+    LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 2)
     # webhook endpoints: any URL in development; https to public addresses when restricted
     WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", ENV_NAME != "development")
     WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -19,7 +19,6 @@ from core import live
 from inventory import events
 
 from ..auth import require_role
-from ..config import env_int
 from ..viewmodels.stock import live_stock_words
 from . import bp
 
@@ -66,8 +65,6 @@ live.route(events.STOCK_CHANGED, stock_changed_to_store)
 
 @bp.record_once
 def _configure(state):
-    # read here rather than in web.config (another team's file for now): LIVE_MAX_STREAMS from the environment
-    state.app.config.setdefault("LIVE_MAX_STREAMS", env_int("LIVE_MAX_STREAMS", 2))
     live.configure(state.app.config.get("REDIS_URL"))
 
 
