@@ -157,13 +157,14 @@ def _levels_query():
 @dataclass(frozen=True)
 class Change:
     """A change to one stock row for ``take_units`` / ``apply_changes``: signed deltas of on hand
-    and reserved, and the ledger ``kind`` when on hand moves."""
+    and reserved, the ledger ``kind`` when on hand moves, and for a count what was counted."""
 
     level_id: int
     sku: str
     on_hand: int = 0
     reserved: int = 0
     kind: str | None = None
+    counted: int | None = None
 
 
 @cache
@@ -216,7 +217,14 @@ def _merged(changes: list[Change]) -> list[Change]:
         by_row[change.level_id] = (
             change
             if seen is None
-            else Change(change.level_id, change.sku, seen.on_hand + change.on_hand, seen.reserved + change.reserved, seen.kind or change.kind)
+            else Change(
+                change.level_id,
+                change.sku,
+                seen.on_hand + change.on_hand,
+                seen.reserved + change.reserved,
+                seen.kind or change.kind,
+                change.counted if seen.counted is None else seen.counted,
+            )
         )
     return [by_row[level_id] for level_id in sorted(by_row)]
 
@@ -261,7 +269,7 @@ def take_units(changes: list[Change], store: str) -> tuple[dict[int, tuple[int, 
 def apply_changes(changes: list[Change], store: str, *, reason: str = "", reference: str = "", actor: Actor = SYSTEM) -> dict[int, tuple[int, int]]:
     """Apply every change: one conditional UPDATE per stock row in stock-row id order (each takes
     that row's lock unless the caller holds it already), a ledger line for every change of on hand
-    (one INSERT for all), ``stock.changed`` for each row.  Answers the new (on_hand, reserved) by row.
+    and for every count, even one that found no variance (one INSERT for all), ``stock.changed`` for each row.  Answers the new (on_hand, reserved) by row.
 
     Raises InsufficientStock naming the row that cannot take its change; rows before it in id
     order stay changed, so the caller rolls back (the web layer does).  For changes that cannot
@@ -288,14 +296,14 @@ def apply_changes(changes: list[Change], store: str, *, reason: str = "", refere
             "kind": c.kind,
             "quantity": c.on_hand,
             "on_hand_after": done[c.level_id][0],
-            "counted": None,
+            "counted": c.counted,
             "reason": reason or "",
             "reference": reference or "",
             **actor.columns(),
             "created_at": now,
         }
         for c in merged
-        if c.on_hand
+        if c.on_hand or c.kind == "count"
     ]
     if movements:
         connection.execute(StockMovement.__table__.insert(), movements)
@@ -427,6 +435,7 @@ def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cyc
         raise ValidationError("some lines are not valid", details=errors)
     levels = lock_levels([(variant_ids[sku], location.id) for sku in skus], create=True)
     lines = [(index, sku, counted, levels[(variant_ids[sku], location.id)]) for index, (sku, counted) in enumerate(counts)]
+    expected = [(sku, counted, level.on_hand) for _, sku, counted, level in lines]  # before apply_changes syncs the loaded rows
     held = [
         {"line": index, "sku": sku, "counted": counted, "reserved": level.reserved}
         for index, sku, counted, level in lines
@@ -438,13 +447,13 @@ def count_location(store: str, counts: list[tuple[str, int]], reason: str = "cyc
             + ", ".join(f"{h['sku']} (counted {h['counted']}, held {h['reserved']})" for h in held),
             {"lines": held},
         )
-    results = []
-    for _, sku, counted, level in lines:
-        before = level.on_hand
-        change_level(level, on_hand_delta=counted - before, kind="count", counted=counted, reason=reason, actor=actor, sku=sku)
-        results.append({"sku": sku, "expected": before, "counted": counted, "variance": counted - before})
-    db.session.flush()
-    return results
+    apply_changes(
+        [Change(level.id, sku, on_hand=counted - level.on_hand, kind="count", counted=counted) for _, sku, counted, level in lines],
+        location.code,
+        reason=reason,
+        actor=actor,
+    )
+    return [{"sku": sku, "expected": before, "counted": counted, "variance": counted - before} for sku, counted, before in expected]
 
 
 # --- reading --------------------------------------------------------------------------------

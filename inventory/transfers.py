@@ -12,7 +12,7 @@ from core.errors import InsufficientStock, InvalidTransition, NotFound, Validati
 from core.outbox import emit, new_id
 
 from .models import Transfer, TransferLine, Variant
-from .stock import change_level, get_location, lock_levels
+from .stock import Change, apply_changes, get_location, lock_levels
 
 
 def _line_errors(lines: list[dict]) -> tuple[dict[str, list[str]], dict[str, int]]:
@@ -59,16 +59,14 @@ def create_transfer(source: str, destination: str, lines: list[dict], reference:
     transfer = Transfer(public_id=new_id("trf"), source_id=src.id, destination_id=dst.id, reference=reference or "", created_at=clock.now())
     db.session.add(transfer)
     db.session.flush()
+    apply_changes(
+        [Change(levels[(variants[sku].id, src.id)].id, sku, on_hand=-quantity, kind="transfer_out") for sku, quantity in wanted.items()],
+        src.code,
+        reason=f"to {dst.code}",
+        reference=transfer.public_id,
+        actor=actor,
+    )
     for sku, quantity in wanted.items():
-        change_level(
-            levels[(variants[sku].id, src.id)],
-            on_hand_delta=-quantity,
-            kind="transfer_out",
-            reference=transfer.public_id,
-            reason=f"to {dst.code}",
-            actor=actor,
-            sku=sku,
-        )
         transfer.lines.append(TransferLine(variant_id=variants[sku].id, quantity=quantity))
     db.session.flush()
     emit("transfer.created", transfer_payload(transfer))
@@ -108,19 +106,12 @@ def receive_transfer(public_id: str, lines: list[dict] | None = None, actor: Act
     if errors:
         raise ValidationError("some lines are not valid", details=errors)
     levels = lock_levels([(line.variant_id, transfer.destination_id) for line in transfer.lines], create=True)
+    arrived = []
     for line in transfer.lines:
-        quantity = received.get(line.variant.sku, line.quantity)
-        line.received_quantity = quantity
+        line.received_quantity = quantity = received.get(line.variant.sku, line.quantity)
         if quantity:
-            change_level(
-                levels[(line.variant_id, transfer.destination_id)],
-                on_hand_delta=quantity,
-                kind="transfer_in",
-                reference=transfer.public_id,
-                reason=f"from {transfer.source.code}",
-                actor=actor,
-                sku=line.variant.sku,
-            )
+            arrived.append(Change(levels[(line.variant_id, transfer.destination_id)].id, line.variant.sku, on_hand=quantity, kind="transfer_in"))
+    apply_changes(arrived, transfer.destination.code, reason=f"from {transfer.source.code}", reference=transfer.public_id, actor=actor)
     transfer.status = "received"
     transfer.received_at = clock.now()
     db.session.flush()
