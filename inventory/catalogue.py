@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import clock
@@ -237,11 +238,32 @@ def _upsert_product(data: dict) -> tuple[Product, bool]:
         if variant.id is not None and db.session.scalar(select(exists().where(StockLevel.variant_id == variant.id))):
             continue  # has stock history: keep it
         product.variants.remove(variant)
-    db.session.flush()
+    _flush_new_skus_and_barcodes(skus, given)
     product.search_text = _search_text(product)
     db.session.flush()
     emit("product.updated", {"handle": product.handle, "skus": [v.sku for v in product.variants]})
     return product, created
+
+
+def _flush_new_skus_and_barcodes(skus: list[str], barcodes: dict[str, str]) -> None:
+    """Flush the product's rows; a SKU or barcode that a concurrent upsert of another handle took
+    in the meantime is a Conflict (409), not a unique violation (500).
+
+    The check above (``existing``, ``taken``) cannot see an uncommitted row of another transaction;
+    the unique index can: on PostgreSQL the INSERT waits for that transaction and fails once it
+    commits.  The flush runs in a savepoint so that the failure is reported, not left as an aborted
+    transaction.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        detail = str(error.orig).lower()
+        if "barcode" in detail:
+            raise Conflict("a barcode of this product was just given to another product", {"barcodes": sorted(barcodes)}) from error
+        if "sku" in detail:
+            raise Conflict("a SKU of this product was just given to another product", {"skus": skus}) from error
+        raise
 
 
 def generated_sku_successors(variants: list[Variant], variants_in: list[dict], known_skus: set[str]) -> dict[str, Variant]:

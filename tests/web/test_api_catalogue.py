@@ -260,6 +260,34 @@ def test_eight_concurrent_puts_that_bring_one_new_category_all_succeed_and_make_
     assert db.session.scalar(select(func.count()).select_from(inventory.Product)) == products
 
 
+@pytest.mark.parametrize("shared", ["sku", "barcode"])
+def test_concurrent_puts_of_one_new_sku_or_barcode_on_different_handles_create_one_and_refuse_the_rest_with_409(app, backend, create_key, shared):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; concurrent inserts of one SKU are proven on PostgreSQL (TEST_DATABASE_URL)")
+    headers = {"Authorization": f"Bearer {create_key('inventory:write')}"}
+    barrier = threading.Barrier(6)
+
+    def put(i):
+        variant = {"sku": "SCARF-1" if shared == "sku" else f"SCARF-{i}", "price": {"amount": 2900, "currency": "EUR"}}
+        if shared == "barcode":
+            variant["barcodes"] = ["4006381333931"]
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            try:
+                response = client.put(f"/api/v1/products/scarf-{i}", json={"title": f"Scarf {i}", "variants": [variant]}, headers=headers)
+                return response.status_code, (response.json or {}).get("error", {}).get("code")
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(put, range(6)))
+
+    assert sorted(answers, key=str) == sorted([(201, None)] + [(409, "conflict")] * 5, key=str), answers
+    assert db.session.scalar(select(func.count()).select_from(inventory.Product)) == 1
+    assert db.session.scalar(select(func.count()).select_from(inventory.Variant)) == 1
+
+
 def test_a_put_that_brings_the_real_sku_of_a_variant_with_a_generated_one_renames_it(partner):
     inventory.import_shopify_csv(io.BytesIO(b"Handle,Title,Option1 Name,Option1 Value,Variant Price\ntee,Tee,Size,M,20.00\ntee,,,L,20.00\n"))
     db.session.commit()
