@@ -99,9 +99,12 @@ def _instance_secret(instance_path: str) -> str:
 
 def register_extensions(app: Flask) -> None:
     import accounts
+    import clienteling
+    import core.audit  # noqa: F401  (its table)
     import inventory  # noqa: F401
 
     accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+    clienteling.settings["phone_region"] = app.config["PHONE_REGION"]
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)

@@ -80,6 +80,8 @@ class Config:
     WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
     OUTBOX_POLL_SECONDS = float(env_str("OUTBOX_POLL_SECONDS", "1"))
     PASSWORD_HASH_METHOD = "scrypt"
+    # a phone number typed without a country code (0171 …) is read as a number of this country
+    PHONE_REGION = env_str("PHONE_REGION", "DE")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
     # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190

@@ -1,0 +1,355 @@
+"""Customer profiles and their identities: normalising what people type, finding a customer by
+any identity, creating profiles (staff) and leads (events about an unknown email or phone),
+sizes, preferences, tags and consent.
+
+Identity values are unique per kind (``customer_identity (kind, value)``): of two concurrent
+requests that bring one new email, one creates the profile and the other finds it
+(``find_or_create_lead``) or is told it exists (``create_customer`` raises ``Conflict``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+import phonenumbers
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.actor import SYSTEM, Actor
+from core.db import db
+from core.errors import Conflict, NotFound, ValidationError
+from core.outbox import new_id
+from inventory import Location
+
+from .models import CONSENT_PURPOSES, ConsentRecord, Customer, CustomerIdentity
+
+# set by the composition root from its configuration: how a phone number without a country code is read
+settings = {"phone_region": "DE"}
+
+LOYALTY_ALPHABET = "0123456789"
+LOYALTY_PREFIX = "SH"  # SH + 10 digits: short enough to read out at a till, typed on a number pad
+
+
+def normalise_email(value: str, field: str = "email") -> str:
+    """The email as stored and compared: trimmed, lower-cased.  Raises ValidationError naming
+    ``field`` for something that is not an address."""
+    email = (value or "").strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or domain.startswith(".") or domain.endswith(".") or any(ch.isspace() for ch in email):
+        raise ValidationError("not an email address", field=field)
+    if len(email) > 320:
+        raise ValidationError("an email address has at most 320 characters", field=field)
+    return email
+
+
+def normalise_phone(value: str, field: str = "phone", region: str | None = None) -> str:
+    """The phone number in E.164 (``+4930123456``), parsed with the ``phonenumbers`` library; a
+    number without a country code is read in ``region`` (the configured default).  Raises
+    ValidationError naming ``field`` for a number that is not possible."""
+    text = (value or "").strip()
+    try:
+        number = phonenumbers.parse(text, region or settings["phone_region"])
+    except phonenumbers.NumberParseException:
+        raise ValidationError("not a phone number (use the international form, such as +49 30 1234567)", field=field) from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationError("not a valid phone number", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_loyalty_code(value: str) -> str:
+    return "".join(ch for ch in (value or "").upper() if ch.isalnum())
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name for search (``Zoë Müller`` → ``zoe muller``)."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(kept.split())
+
+
+def _refresh_search_name(customer: Customer) -> None:
+    customer.search_name = fold(customer.name)[:400]
+
+
+def new_loyalty_code() -> str:
+    return LOYALTY_PREFIX + "".join(secrets.choice(LOYALTY_ALPHABET) for _ in range(10))
+
+
+def _add_identity(customer: Customer, kind: str, value: str) -> None:
+    customer.identities.append(CustomerIdentity(kind=kind, value=value))
+
+
+def find_customer(public_id: str, include_inactive: bool = False) -> Customer:
+    """The customer with this public id; a merged profile resolves to its survivor.  Raises
+    NotFound (also for an erased profile, unless ``include_inactive``)."""
+    customer = db.session.scalar(select(Customer).where(Customer.public_id == public_id))
+    seen = 0
+    while customer is not None and customer.merged_into_id is not None and seen < 20 and not include_inactive:
+        customer = db.session.get(Customer, customer.merged_into_id)
+        seen += 1
+    if customer is None or (customer.erased_at is not None and not include_inactive):
+        raise NotFound(f"no customer {public_id}", {"id": public_id})
+    return customer
+
+
+def find_customer_by_identity(kind: str, value: str) -> Customer | None:
+    """The customer an identity belongs to (``value`` already normalised), or None."""
+    return db.session.scalar(select(Customer).join(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value))
+
+
+def find_customer_by_loyalty_code(code: str) -> Customer | None:
+    """The customer a scanned loyalty code (or a card from a merged profile) belongs to."""
+    return find_customer_by_identity("loyalty", normalise_loyalty_code(code))
+
+
+def _store(code: str | None, field: str = "home_store") -> Location | None:
+    if not code:
+        return None
+    location = db.session.scalar(select(Location).where(Location.code == code, Location.kind == "store"))
+    if location is None:
+        raise ValidationError(f"no store {code}", field=field)
+    return location
+
+
+def create_customer(
+    name: str,
+    actor: Actor,
+    email: str | None = None,
+    phone: str | None = None,
+    home_store: str | None = None,
+    consents: dict | None = None,
+    external_id: str | None = None,
+    sizes: dict | None = None,
+    tags: list | None = None,
+    consent_source: str = "store",
+) -> Customer:
+    """A new customer profile with a loyalty code.  Raises ValidationError for a bad field and
+    Conflict (``details.field``) when the email, phone or external id already belongs to a
+    profile — also when a concurrent request took it first.  Flushes."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("a customer needs a name", field="name")
+    if len(name) > 200:
+        raise ValidationError("a name has at most 200 characters", field="name")
+    wanted = []
+    if email:
+        wanted.append(("email", normalise_email(email)))
+    if phone:
+        wanted.append(("phone", normalise_phone(phone)))
+    if external_id:
+        wanted.append(("external", str(external_id).strip()))
+    for kind, value in wanted:
+        other = find_customer_by_identity(kind, value)
+        if other is not None:
+            raise Conflict(f"that {kind} already belongs to a customer", {"field": kind, "customer_id": other.public_id})
+    customer = Customer(
+        public_id=new_id("cus"),
+        name=name,
+        kind="customer",
+        home_store=_store(home_store),
+        sizes=dict(sizes or {}),
+        tags=list(tags or []),
+    )
+    _refresh_search_name(customer)
+    for kind, value in wanted:
+        _add_identity(customer, kind, value)
+    _give_loyalty_code(customer)
+    _flush_identities(customer, wanted)
+    for purpose, granted in (consents or {}).items():
+        record_consent(customer, purpose, bool(granted), consent_source, actor)
+    return customer
+
+
+def _give_loyalty_code(customer: Customer) -> None:
+    code = new_loyalty_code()
+    customer.loyalty_code = code
+    _add_identity(customer, "loyalty", code)
+
+
+def _flush_identities(customer: Customer, wanted: list[tuple[str, str]]) -> None:
+    """Insert the customer with its identities in a savepoint: a unique violation (a concurrent
+    request took the email first) becomes a Conflict instead of a 500."""
+    db.session.add(customer)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        taken = next(
+            ((kind, value) for kind, value in wanted if find_customer_by_identity(kind, value) is not None),
+            ("identity", None),
+        )
+        raise Conflict(f"that {taken[0]} already belongs to a customer", {"field": taken[0]}) from None
+
+
+def find_or_create_lead(kind: str, value: str, name: str = "") -> tuple[Customer, bool]:
+    """The customer this identity (normalised) belongs to, or a new lead profile holding it;
+    answers (customer, created).  Safe under concurrency: of two requests bringing one new email,
+    one creates the lead and the other finds it."""
+    existing = find_customer_by_identity(kind, value)
+    if existing is not None:
+        return _survivor(existing), False
+    customer = Customer(public_id=new_id("cus"), name=name or "", kind="lead")
+    _refresh_search_name(customer)
+    _add_identity(customer, kind, value)
+    _give_loyalty_code(customer)
+    db.session.add(customer)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        existing = find_customer_by_identity(kind, value)
+        if existing is None:
+            raise
+        return _survivor(existing), False
+    return customer, True
+
+
+def _survivor(customer: Customer) -> Customer:
+    while customer.merged_into_id is not None:
+        customer = db.session.get(Customer, customer.merged_into_id)
+    return customer
+
+
+def add_identity(customer: Customer, kind: str, value: str) -> CustomerIdentity:
+    """Give a customer one more email, phone or external id (normalised).  Raises Conflict when it
+    belongs to another profile; adding one it already has does nothing."""
+    if kind == "email":
+        value = normalise_email(value)
+    elif kind == "phone":
+        value = normalise_phone(value)
+    elif kind == "external":
+        value = str(value).strip()
+    else:
+        raise ValidationError("an identity is an email, a phone or an external id", field="kind")
+    owner = find_customer_by_identity(kind, value)
+    if owner is not None:
+        if owner.id == customer.id:
+            return next(i for i in customer.identities if i.kind == kind and i.value == value)
+        raise Conflict(f"that {kind} already belongs to a customer", {"field": kind, "customer_id": owner.public_id})
+    identity = CustomerIdentity(kind=kind, value=value)
+    customer.identities.append(identity)
+    _flush_identities(customer, [(kind, value)])
+    if customer.kind == "lead" and customer.name:
+        customer.kind = "customer"
+    return identity
+
+
+def update_profile(
+    customer: Customer,
+    name: str | None = None,
+    sizes: dict | None = None,
+    preferences: dict | None = None,
+    tags: list | None = None,
+    home_store: str | None = None,
+    preferred_associate_id: int | None = None,
+) -> Customer:
+    """Change what associates keep about a customer; only the given fields change.  A lead that
+    gets a name becomes a customer."""
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError("a customer needs a name", field="name")
+        customer.name = name[:200]
+        _refresh_search_name(customer)
+        customer.kind = "customer"
+    if sizes is not None:
+        customer.sizes = {str(k).strip().lower(): str(v).strip() for k, v in sizes.items() if str(v).strip()}
+    if preferences is not None:
+        customer.preferences = {str(k).strip(): str(v).strip() for k, v in preferences.items() if str(v).strip()}
+    if tags is not None:
+        customer.tags = sorted({str(tag).strip().lower() for tag in tags if str(tag).strip()})
+    if home_store is not None:
+        customer.home_store = _store(home_store)
+    if preferred_associate_id is not None:
+        customer.preferred_associate_id = preferred_associate_id or None
+    db.session.flush()
+    return customer
+
+
+def record_consent(customer: Customer, purpose: str, granted: bool, source: str, actor: Actor = SYSTEM, at=None) -> ConsentRecord:
+    """Append a grant or withdrawal of one purpose (``email_marketing``, ``sms_marketing``,
+    ``personalisation``) with where it was given; the newest record per purpose holds."""
+    if purpose not in CONSENT_PURPOSES:
+        raise ValidationError(f"a consent purpose is one of {', '.join(CONSENT_PURPOSES)}", field=f"consents.{purpose}")
+    record = ConsentRecord(customer_id=customer.id, purpose=purpose, granted=granted, source=source, recorded_at=at or clock.now(), **actor.columns())
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def consents(customer: Customer) -> dict[str, dict]:
+    """The consent that holds now per purpose: ``{"email_marketing": {"granted", "source",
+    "recorded_at"}, ...}``; a purpose never asked is not granted (``source`` None)."""
+    state = {purpose: {"granted": False, "source": None, "recorded_at": None} for purpose in CONSENT_PURPOSES}
+    records = db.session.scalars(select(ConsentRecord).where(ConsentRecord.customer_id == customer.id).order_by(ConsentRecord.id))
+    for record in records:
+        state[record.purpose] = {"granted": record.granted, "source": record.source, "recorded_at": record.recorded_at}
+    return state
+
+
+def has_consent(customer: Customer, purpose: str) -> bool:
+    record = db.session.scalar(
+        select(ConsentRecord)
+        .where(ConsentRecord.customer_id == customer.id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+    return bool(record and record.granted)
+
+
+def search_page(q: str, limit: int = 25, cursor: tuple[str, int] | None = None) -> tuple[list[Customer], tuple[str, int] | None]:
+    """One page of active customers (and leads) matching ``q``: an exact email, phone, loyalty
+    code or external id, or names whose words start with the query's words (accent- and
+    case-insensitive).  Keyset-paged on (search_name, id); answers the page and the cursor of
+    the next one (or None)."""
+    text = (q or "").strip()
+    base = select(Customer).where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None))
+    exact_ids = _identity_matches(text) if text else []
+    if text:
+        words = fold(text).split()
+        name_conditions = [
+            or_(Customer.search_name.like(f"{_escape(word)}%", escape="\\"), Customer.search_name.like(f"% {_escape(word)}%", escape="\\"))
+            for word in words
+        ]
+        condition = name_conditions[0] if len(name_conditions) == 1 else and_(*name_conditions)
+        if exact_ids:
+            condition = or_(condition, Customer.id.in_(exact_ids))
+        base = base.where(condition)
+    if cursor is not None:
+        name, last_id = cursor
+        base = base.where(or_(Customer.search_name > name, and_(Customer.search_name == name, Customer.id > last_id)))
+    rows = list(db.session.scalars(base.order_by(Customer.search_name, Customer.id).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = (rows[-1].search_name, rows[-1].id)
+    return rows, next_cursor
+
+
+def _identity_matches(text: str) -> list[int]:
+    candidates = []
+    if "@" in text:
+        candidates.append(("email", text.strip().lower()))
+    digits = sum(ch.isdigit() for ch in text)
+    if digits >= 6:
+        try:
+            candidates.append(("phone", normalise_phone(text)))
+        except ValidationError:
+            pass
+    candidates.append(("loyalty", normalise_loyalty_code(text)))
+    candidates.append(("external", text.strip()))
+    ids = []
+    for kind, value in candidates:
+        if value:
+            ids.extend(db.session.scalars(select(CustomerIdentity.customer_id).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)))
+    return ids
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def count_customers() -> int:
+    return db.session.scalar(select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None)))
