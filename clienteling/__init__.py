@@ -31,7 +31,7 @@ from .models import (
     CustomerNote,
     ProfileView,
 )
-from .timeline import record_activity
+from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
     "CHANNELS",
@@ -58,6 +58,8 @@ __all__ = [
     "normalise_loyalty_code",
     "normalise_phone",
     "record_activity",
+    "timeline_page",
+    "ONLINE_CHANNELS",
     "record_consent",
     "search_page",
     "settings",

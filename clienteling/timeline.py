@@ -49,3 +49,42 @@ def record_activity(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+# online channels: what a customer did on the brand's site, app, social or chat; hidden from staff
+# when the customer has withdrawn (or never given) consent to personalisation
+ONLINE_CHANNELS = ("web", "app", "social", "chat")
+
+
+def timeline_page(
+    customer: Customer,
+    cursor: tuple[str, int] | None = None,
+    channel: str | None = None,
+    type: str | None = None,
+    limit: int = 50,
+    show_online: bool = True,
+) -> tuple[list[CustomerEvent], tuple[str, int] | None]:
+    """One page of ``customer``'s timeline, newest first, keyset-paged on (occurred_at, id);
+    ``cursor`` is the (ISO time, id) of the last entry of the previous page.  Filters by channel
+    and type; ``show_online=False`` leaves out the online channels (no personalisation consent).
+    Answers the page and the next page's cursor (None on the last page)."""
+    from datetime import datetime
+
+    from sqlalchemy import and_, or_, select
+
+    query = select(CustomerEvent).where(CustomerEvent.customer_id == customer.id)
+    if channel:
+        query = query.where(CustomerEvent.channel == channel)
+    if type:
+        query = query.where(CustomerEvent.type == type)
+    if not show_online:
+        query = query.where(CustomerEvent.channel.not_in(ONLINE_CHANNELS))
+    if cursor is not None:
+        at, last_id = datetime.fromisoformat(cursor[0]), int(cursor[1])
+        query = query.where(or_(CustomerEvent.occurred_at < at, and_(CustomerEvent.occurred_at == at, CustomerEvent.id < last_id)))
+    rows = list(db.session.scalars(query.order_by(CustomerEvent.occurred_at.desc(), CustomerEvent.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = (rows[-1].occurred_at.isoformat(), rows[-1].id)
+    return rows, next_cursor
