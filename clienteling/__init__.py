@@ -31,6 +31,7 @@ from .models import (
     CustomerNote,
     ProfileView,
 )
+from .notes import add_note, list_notes, profile_views, record_profile_view, set_note_pinned
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
@@ -58,6 +59,11 @@ __all__ = [
     "normalise_loyalty_code",
     "normalise_phone",
     "record_activity",
+    "add_note",
+    "list_notes",
+    "profile_views",
+    "record_profile_view",
+    "set_note_pinned",
     "timeline_page",
     "ONLINE_CHANNELS",
     "record_consent",
