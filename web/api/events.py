@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import ValidationError as MarshmallowError
 
 import clienteling
 from clienteling import CHANNELS, EVENT_TYPES, MAX_EVENTS
@@ -74,6 +75,12 @@ class EventBatchIn(Schema):
         required=True,
         validate=validate.Length(max=MAX_EVENTS, error=f"at most {MAX_EVENTS} events per batch"),
     )
+
+    @pre_load
+    def refuse_a_bare_list(self, data, **kwargs):
+        if not isinstance(data, dict):
+            raise MarshmallowError({"events": ['send an object, {"events": [...]}']})
+        return data
 
 
 class EventRejection(Schema):
