@@ -18,12 +18,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, String, and_, delete, or_, select, update
+from sqlalchemy import ARRAY, JSON, ForeignKey, Index, String, Text, and_, any_, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
 from core.actor import Actor
-from core.db import db, upsert_insert
+from core.db import db, is_postgresql, upsert_insert
 from core.errors import ValidationError
 from core.outbox import new_id
 from inventory import Variant
@@ -97,6 +97,7 @@ class _Event:
     sku: str | None
     data: dict
     identities: list[tuple[str, str]]  # (kind, normalised value), in IDENTITY_ORDER
+    data_json: str = "{}"  # data as JSON text (measured once, sent as is on PostgreSQL)
     customer_key: tuple | None = None
     skus: list[str] = field(default_factory=list)  # every SKU it names (the event's and its lines')
 
@@ -301,10 +302,64 @@ def _parse(index: int, raw, now: datetime) -> _Event:
     elif not isinstance(data, dict):
         raise _Invalid("data", "must be an object")
     data = _data(type, data, sku)
-    if len(json.dumps(data, separators=(",", ":"))) > MAX_DATA_BYTES:
+    data_json = json.dumps(data, separators=(",", ":")) if data else "{}"
+    if len(data_json) > MAX_DATA_BYTES:
         raise _Invalid("data", f"at most {MAX_DATA_BYTES // 1024} KB")
     skus = ([sku] if sku else []) + [line["sku"] for line in data.get("lines", ())]
-    return _Event(index, event_id, type, occurred_at, channel, sku, data, identities, skus=skus)
+    return _Event(index, event_id, type, occurred_at, channel, sku, data, identities, data_json=data_json, skus=skus)
+
+
+# --- bulk statements -----------------------------------------------------------------------
+#
+# On PostgreSQL a batch travels as one array per column, unnested server-side: the SQL text is the
+# same for every batch (psycopg caches its parsing and prepares it) instead of a 1,000-row VALUES
+# list to build, send and parse each time.  SQLite takes the same rows through executemany (which
+# SQLAlchemy turns into multi-row INSERTs).
+
+
+def _array(values: list, type_):
+    return cast(bindparam(None, values, type_=ARRAY(type_)), ARRAY(type_))
+
+
+def _among(column, values):
+    """``column IN values``: one array parameter on PostgreSQL."""
+    values = list(values)
+    if is_postgresql():
+        return column == any_(_array(values, column.type))
+    return column.in_(values)
+
+
+def _insert_rows(table, rows: list[dict], conflict=None, returning=(), json_texts: dict | None = None):
+    """INSERT the rows (``conflict``: None, "any" or the unique columns to DO NOTHING on) RETURNING
+    ``returning``; answers the returned rows.  ``json_texts``: a JSON column's values already
+    serialised, one per row (used on PostgreSQL)."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    if is_postgresql():
+        from sqlalchemy.dialects import postgresql
+
+        def values(name):
+            if not isinstance(table.c[name].type, JSON):
+                return _array([row[name] for row in rows], table.c[name].type)
+            texts = (json_texts or {}).get(name) or [json.dumps(row[name]) for row in rows]
+            return _array(texts, Text)
+
+        source = func.unnest(*(values(name) for name in columns)).table_valued(*columns).render_derived()
+        chosen = select(*(cast(source.c[name], table.c[name].type) if isinstance(table.c[name].type, JSON) else source.c[name] for name in columns))
+        statement = postgresql.insert(table).from_select(columns, chosen)
+        many = False
+    else:
+        statement = upsert_insert(table)
+        many = True
+    if conflict == "any":
+        statement = statement.on_conflict_do_nothing()
+    elif conflict:
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    if returning:
+        statement = statement.returning(*(table.c[name] for name in returning))
+    result = db.session.execute(statement, rows) if many else db.session.execute(statement)
+    return result.all() if returning else []
 
 
 # --- ingestion -----------------------------------------------------------------------------
@@ -395,7 +450,7 @@ def _owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     by_kind: dict[str, list[str]] = {}
     for kind, value in pairs:
         by_kind.setdefault(kind, []).append(value)
-    condition = or_(*(and_(CustomerIdentity.kind == kind, CustomerIdentity.value.in_(values)) for kind, values in by_kind.items()))
+    condition = or_(*(and_(CustomerIdentity.kind == kind, _among(CustomerIdentity.value, values)) for kind, values in by_kind.items()))
     rows = db.session.execute(select(CustomerIdentity.kind, CustomerIdentity.value, CustomerIdentity.customer_id).where(condition))
     return {(kind, value): customer_id for kind, value, customer_id in rows}
 
@@ -407,7 +462,7 @@ def _customer_states(ids: set[int]) -> dict[int, tuple[int, bool]]:
     for _ in range(20):  # merge chains are short; bounded like find_customer
         if not pending:
             break
-        rows = db.session.execute(select(Customer.id, Customer.merged_into_id, Customer.erased_at).where(Customer.id.in_(pending)))
+        rows = db.session.execute(select(Customer.id, Customer.merged_into_id, Customer.erased_at).where(_among(Customer.id, pending)))
         for id, merged_into, erased_at in rows:
             known[id] = (merged_into, erased_at is not None)
         pending = {merged for merged, _ in known.values() if merged is not None and merged not in known}
@@ -430,8 +485,7 @@ def _insert_customers(count: int, now: datetime) -> list[tuple[int, str]]:
         missing = [row for row in rows if row["public_id"] not in done]
         if not missing:
             break
-        statement = upsert_insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.public_id, table.c.loyalty_code)
-        for id, public_id, code in db.session.execute(statement, missing):
+        for id, public_id, code in _insert_rows(table, missing, "any", ("id", "public_id", "loyalty_code")):
             done[public_id] = (id, code)
         for row in rows:
             if row["public_id"] not in done:
@@ -470,8 +524,7 @@ def _create_leads(new_leads: list[list[tuple[str, str]]], attach: list[tuple[tup
     rows.extend({"customer_id": customer_id, "kind": kind, "value": value, "created_at": now} for (kind, value), customer_id in attach)
     rows.sort(key=lambda row: (row["kind"], row["value"]))  # one lock order for every writer: no deadlock
     table = CustomerIdentity.__table__
-    statement = upsert_insert(table).on_conflict_do_nothing(index_elements=["kind", "value"]).returning(table.c.kind, table.c.value)
-    inserted = set(db.session.execute(statement, rows).all()) if rows else set()
+    inserted = {tuple(row) for row in _insert_rows(table, rows, ("kind", "value"), ("kind", "value"))}
     lost = [row for row in rows if (row["kind"], row["value"]) not in inserted]
     if not lost:
         return lead_ids
@@ -504,8 +557,7 @@ def _renew_loyalty_code(customer_id: int, now: datetime) -> None:
     table = CustomerIdentity.__table__
     for _ in range(5):
         code = new_loyalty_code()
-        statement = upsert_insert(table).on_conflict_do_nothing().returning(table.c.id)
-        if db.session.execute(statement, [{"customer_id": customer_id, "kind": "loyalty", "value": code, "created_at": now}]).first():
+        if _insert_rows(table, [{"customer_id": customer_id, "kind": "loyalty", "value": code, "created_at": now}], "any", ("id",)):
             db.session.execute(update(Customer.__table__).where(Customer.__table__.c.id == customer_id).values(loyalty_code=code))
             return
     raise RuntimeError("could not give a new lead a unique loyalty code")
@@ -515,7 +567,7 @@ def _variants(skus: set[str]) -> dict[str, tuple[int, int]]:
     """sku → (variant id, product id) for the known SKUs: one query."""
     if not skus:
         return {}
-    rows = db.session.execute(select(Variant.sku, Variant.id, Variant.product_id).where(Variant.sku.in_(skus)))
+    rows = db.session.execute(select(Variant.sku, Variant.id, Variant.product_id).where(_among(Variant.sku, skus)))
     return {sku: (id, product_id) for sku, id, product_id in rows}
 
 
@@ -545,8 +597,8 @@ def _insert_events(events: list[_Event], variants: dict, actor: Actor, now: date
         for event_id, event in sorted(first.items())
     ]
     table = CustomerEvent.__table__
-    statement = upsert_insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id, table.c.event_id)
-    inserted = {event_id: id for id, event_id in db.session.execute(statement, rows)}
+    texts = [first[row["event_id"]].data_json for row in rows]
+    inserted = {event_id: id for id, event_id in _insert_rows(table, rows, ("event_id",), ("id", "event_id"), json_texts={"data": texts})}
     purchases = [(inserted[event_id], event) for event_id, event in first.items() if event_id in inserted and event.type in PURCHASE_TYPES]
     if purchases:
         record_purchased_items([(id, event.data.get("lines", ())) for id, event in purchases], variants)
@@ -569,4 +621,4 @@ def record_purchased_items(purchases: list[tuple[int, list[dict]]], variants: di
         if line.get("sku")
     ]
     if rows:
-        db.session.execute(PurchasedItem.__table__.insert(), rows)
+        _insert_rows(PurchasedItem.__table__, rows)
