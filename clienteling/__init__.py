@@ -19,6 +19,9 @@ from .customers import (
     settings,
     update_profile,
 )
+
+# --- partner events, timeline API, recommendations ---
+from .events import EVENT_TYPES, MAX_EVENTS, TIMELINE_TYPES, PurchasedItem, ingest_events, parse_event
 from .models import (
     CHANNELS,
     CONSENT_PURPOSES,
@@ -32,6 +35,7 @@ from .models import (
     ProfileView,
 )
 from .notes import add_note, list_notes, profile_views, record_profile_view, set_note_pinned
+from .recommendations import recommend
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
@@ -70,4 +74,12 @@ __all__ = [
     "search_page",
     "settings",
     "update_profile",
+    # --- partner events, timeline API, recommendations ---
+    "EVENT_TYPES",
+    "MAX_EVENTS",
+    "PurchasedItem",
+    "TIMELINE_TYPES",
+    "ingest_events",
+    "parse_event",
+    "recommend",
 ]

@@ -12,6 +12,7 @@ from core.actor import SYSTEM, Actor
 from core.db import db
 from core.outbox import new_id
 
+from .events import PURCHASE_TYPES, record_purchased_items
 from .models import CHANNELS, Customer, CustomerEvent
 
 
@@ -48,6 +49,8 @@ def record_activity(
     )
     db.session.add(event)
     db.session.flush()
+    if type in PURCHASE_TYPES and event.data.get("lines"):
+        record_purchased_items([(event.id, event.data["lines"])])
     return event
 
 
