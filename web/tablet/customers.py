@@ -141,7 +141,7 @@ def create_customer():
         )
     except ValidationError as error:
         db.session.rollback()
-        return _new_form(form, {error.field or "name": _sentence(error.message)}, None, 400)
+        return _new_form(form, {_field(error, "name"): _sentence(error.message)}, None, 400)
     except Conflict as error:
         db.session.rollback()
         details = error.details or {}
@@ -156,6 +156,12 @@ def create_customer():
         return _new_form(form, {}, conflict, 409)
     flash(f"{customer.name} is now a customer, with loyalty code {customer.loyalty_code}.", "info")
     return redirect(url_for(".customer", public_id=customer.public_id))
+
+
+def _field(error: ValidationError, default: str) -> str:
+    """The form field a domain ValidationError names (its details' first key)."""
+    details = error.details if isinstance(error.details, dict) else {}
+    return next(iter(details), default)
 
 
 def _sentence(message: str) -> str:

@@ -57,7 +57,16 @@ CONSENT_LABELS = {
 }
 SIZE_CATEGORIES = ("tops", "bottoms", "shoes", "dresses")
 PREFERENCE_KEYS = (("colours", "Colours"), ("fit", "Fit"), ("activities", "Activities"), ("brands", "Brands"))
-SOURCE_LABELS = {"store": "in store", "web": "on the web shop", "app": "in the app", "kiosk": "at a kiosk", "email": "by email", "import": "imported"}
+SOURCE_LABELS = {
+    "store": "in store",
+    "web": "on the web shop",
+    "app": "in the app",
+    "kiosk": "at a kiosk",
+    "email": "by email",
+    "sms": "by SMS",
+    "phone": "by phone",
+    "import": "imported",
+}
 ONLINE_HIDDEN = "online activity hidden: no personalisation consent"
 WHERE_ONLINE = {"web": "online", "app": "in the app", "social": "on social media", "chat": "in a chat"}
 
@@ -125,6 +134,10 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def _order_where(where: str) -> str:
+    return {"online": "an online order", "in the app": "an order in the app"}.get(where, f"an order {where}")
+
+
 def product_titles(skus) -> dict[str, dict]:
     """{sku: {"title", "handle", "options"}} for the SKUs the catalogue knows."""
     skus = sorted({sku for sku in skus if sku})
@@ -172,9 +185,7 @@ def event_sentence(event, titles: dict, stores: dict) -> str:
     if kind == "order_placed":
         return f"Ordered {where}: {_count(_items(data.get('lines')), 'item')}, {money_text(data.get('total')) or 'total unknown'}"
     if kind == "order_returned":
-        return (
-            f"Returned {_count(_items(data.get('lines')), 'item')} of an order {where}: {money_text(data.get('total')) or 'amount unknown'} refunded"
-        )
+        return f"Returned {_count(_items(data.get('lines')), 'item')} from {_order_where(where)}: {money_text(data.get('total')) or 'amount unknown'} refunded"
     if kind == "purchase_in_store":
         return f"Bought in store{at_store}: {_count(_items(data.get('lines')), 'item')}, {money_text(data.get('total')) or 'total unknown'}"
     if kind == "return_in_store":
