@@ -4,7 +4,7 @@ the profile (notes, edits, consent, the timeline and what consent hides), the cl
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -332,7 +332,7 @@ def test_a_consent_toggle_with_an_unknown_purpose_names_the_field(tablet, zoe):
 @pytest.fixture
 def history(zoe, stores, create_product):
     create_product(handle="trail-jacket", title="Trail Jacket", skus=("TJ-M",), price=18900)
-    at = datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
     record_activity(zoe, "product_viewed", channel="web", sku="TJ-M", occurred_at=at)
     record_activity(
         zoe,
@@ -392,7 +392,7 @@ def test_without_personalisation_consent_online_activity_is_hidden(tablet, histo
 
 
 def test_older_entries_page_in_under_the_timeline(tablet, zoe):
-    start = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
     for n in range(35):
         record_activity(zoe, "product_searched", channel="web", occurred_at=start + timedelta(hours=n), data={"query": f"query {n:02d}"})
     db.session.commit()
@@ -432,7 +432,7 @@ def test_event_sentences_read_as_plain_words():
 
 
 def test_local_time_is_the_stores_zone():
-    at = datetime(2026, 7, 1, 22, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
     assert views.local_time(at, views.zone_of(Location(timezone="Europe/Amsterdam"))) == "2 Jul 2026, 00:30"
     assert views.local_time(at, views.zone_of(None)) == "1 Jul 2026, 22:30"
 
@@ -446,9 +446,9 @@ def test_my_client_book_lists_my_clients_and_my_stores_by_name_with_last_activit
     here = create_customer("Anna Weiß", STAFF, home_store="BER-MITTE")
     create_customer("Zora Elsewhere", STAFF, home_store="AMS-CENTRUM")
     record_activity(
-        here, "message_received", channel="email", occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc), data={"subject": "Hello"}
+        here, "message_received", channel="email", occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), data={"subject": "Hello"}
     )
-    record_activity(here, "product_searched", channel="web", occurred_at=datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc), data={"query": "secret"})
+    record_activity(here, "product_searched", channel="web", occurred_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC), data={"query": "secret"})
     db.session.commit()
     page = squash(text(tablet.get("/tablet/clients")))
     assert "Zora Elsewhere" not in page
@@ -457,6 +457,8 @@ def test_my_client_book_lists_my_clients_and_my_stores_by_name_with_last_activit
     # no personalisation consent: the newest entry staff may see is the email, not the web search
     assert "Last activity Sent us an email: “Hello” · 2 Nov 2026, 10:00" in page and "secret" not in page
     assert db.session.scalar(select(func.count(ProfileView.id))) == 0
+    only_mine = squash(text(tablet.get("/tablet/clients?mine=1")))
+    assert "Björn Öberg" in only_mine and "Anna Weiß" not in only_mine
 
 
 def test_the_nav_links_to_customers(tablet):

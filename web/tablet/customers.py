@@ -384,12 +384,14 @@ def client_book():
     """Customers whose preferred associate I am, or whose home store is my current store, by name."""
     cursor = request.args.get("cursor") or None
     store_id = g.store.id if g.store else None
-    found, after = views.client_book_page(current_user.id, store_id, cursor=_cursor(cursor), limit=CLIENT_BOOK_PAGE)
+    only_mine = request.args.get("mine") == "1"
+    found, after = views.client_book_page(current_user.id, store_id, cursor=_cursor(cursor), limit=CLIENT_BOOK_PAGE, only_mine=only_mine)
     rows = views.client_rows(found, views.zone_of(g.store), current_user.id)
     return render_template(
         "tablet/customers/client_book.html",
         rows=rows,
         cursor=cursor,
+        only_mine=only_mine,
         next_cursor=encode_cursor(list(after)) if after else None,
     )
 

@@ -357,11 +357,12 @@ def shows_online(customer: Customer) -> bool:
 # --- the client book ---------------------------------------------------------------------------
 
 
-def client_book_page(staff_id: int, store_id: int | None, cursor: tuple[str, int] | None = None, limit: int = 50):
-    """One page of the associate's clients — customers whose preferred associate they are, or whose
-    home store is ``store_id`` — by name (keyset on search_name, id).  Answers (customers, next cursor)."""
+def client_book_page(staff_id: int, store_id: int | None, cursor: tuple[str, int] | None = None, limit: int = 50, only_mine: bool = False):
+    """One page of the associate's clients — customers whose preferred associate they are, or (unless
+    ``only_mine``) whose home store is ``store_id`` — by name (keyset on search_name, id).  Answers
+    (customers, next cursor)."""
     mine = Customer.preferred_associate_id == staff_id
-    if store_id is not None:
+    if store_id is not None and not only_mine:
         mine = or_(mine, Customer.home_store_id == store_id)
     query = select(Customer).where(mine, Customer.merged_into_id.is_(None), Customer.erased_at.is_(None), Customer.kind == "customer")
     if cursor is not None:
