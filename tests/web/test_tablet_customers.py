@@ -445,9 +445,7 @@ def test_my_client_book_lists_my_clients_and_my_stores_by_name_with_last_activit
     clienteling.update_profile(mine, preferred_associate_id=associate.id)
     here = create_customer("Anna Weiß", STAFF, home_store="BER-MITTE")
     create_customer("Zora Elsewhere", STAFF, home_store="AMS-CENTRUM")
-    record_activity(
-        here, "message_received", channel="email", occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), data={"subject": "Hello"}
-    )
+    record_activity(here, "message_received", channel="email", occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), data={"subject": "Hello"})
     record_activity(here, "product_searched", channel="web", occurred_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC), data={"query": "secret"})
     db.session.commit()
     page = squash(text(tablet.get("/tablet/clients")))
