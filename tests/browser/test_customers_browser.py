@@ -105,3 +105,45 @@ def test_the_client_book_and_new_customer_form_fit_a_phone(new_page, demo_brand)
     page.get_by_role("button", name="Create customer").click()
     expect(page.get_by_test_id("conflict")).to_contain_text("This email belongs to Lea Schäfer")
     shoot(page, "customers-new-conflict-390")
+
+
+def test_every_customer_screen_fits_every_width(new_page, demo_brand):
+    """Search, profile, new customer, client book and an unknown card from 360 to 1366 px: no sideways
+    scrolling, the key controls visible and at least 44 px tall, no CSP violation."""
+    from clienteling import find_customer_by_loyalty_code
+
+    from .test_every_screen_size import Sweep
+
+    page = new_page()
+    sweep = Sweep(page, "customers")
+    sign_in(page)
+    lea_id = find_customer_by_loyalty_code("SH1000000017").public_id
+    db.session.rollback()  # no read transaction of ours may hold up the app's writes (SQLite)
+    top = [("sign out", lambda p: p.get_by_role("button", name="Sign out")), ("customers link", lambda p: p.get_by_role("link", name="Customers"))]
+
+    def controls(*extra):
+        return lambda p: [(label, find(p)) for label, find in top + list(extra)]
+
+    sweep.check(
+        "search",
+        "/tablet/customers?q=lea",
+        controls(
+            ("search field", lambda p: p.get_by_role("searchbox", name="Search customers")),
+            ("a result", lambda p: p.get_by_test_id("customer-row")),
+            ("new customer", lambda p: p.get_by_role("link", name="New customer")),
+        ),
+    )
+    sweep.check(
+        "profile",
+        f"/tablet/customers/{lea_id}",
+        controls(
+            ("readable timeline", lambda p: p.get_by_test_id("timeline")),
+            ("add note", lambda p: p.get_by_role("button", name="Add note")),
+            ("channel filter", lambda p: p.get_by_label("Channel")),
+            ("withdraw consent", lambda p: p.get_by_role("button", name="Withdraw")),
+        ),
+    )
+    sweep.check("new", "/tablet/customers/new", controls(("create", lambda p: p.get_by_role("button", name="Create customer"))))
+    sweep.check("client-book", "/tablet/clients", controls(("a client", lambda p: p.locator(".cust-row"))))
+    sweep.check("unknown-card", "/tablet/c/SH0000000000", controls(), status=404)
+    sweep.done()
