@@ -695,6 +695,9 @@ def seed(products: int = 300) -> str:
             inventory.reserve(code, [{"sku": sku, "quantity": q} for sku, q in lines], kind, reference, expires_in=hours * 3600, actor=DEMO)
             holds += 1
     db.session.flush()
+    from .demo_clienteling import seed_customers  # the client book: customers, their history, notes
+
+    customers = seed_customers(catalogue, stock)
 
     variants = sum(len(item.variants) for item in catalogue)
     units = sum(stock.values())
@@ -702,7 +705,7 @@ def seed(products: int = 300) -> str:
         f"Seeded {BRAND}: {len(STORES)} stores and 1 warehouse, {len(catalogue)} products "
         f"({sum(item.status == 'draft' for item in catalogue)} draft), {variants} SKUs, "
         f"{len(stock)} stock rows holding {units} units, {len(positions)} shelf positions, "
-        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds. "
+        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}. "
         "`flask --app web demo-info` prints the logins and links."
     )
 
@@ -749,6 +752,9 @@ def describe(port: int) -> str:
         kiosks = [(code, device, token) for code, device, token in kiosks if device is not None and device.token_used_at is None]
         showcase = [sku for sku in SHOWCASE_SKUS if inventory.find_variant_by_sku(sku) is not None]
         stores = {store.code for store in inventory.list_locations(kinds=("store",))}
+        from .demo_clienteling import demo_customer_line
+
+        customer_line = demo_customer_line(base)
     except (OperationalError, ProgrammingError):
         lines += ["", "  The database has no tables yet: run `flask --app web db upgrade`, then `flask --app web seed-demo`."]
         return "\n".join(lines)
@@ -774,6 +780,8 @@ def describe(port: int) -> str:
         for role, email, password, stores_of in logins:
             where = "all stores" if role == "admin" else ", ".join(stores_of)
             lines.append(f"    {role:<9}  {email:<{width}}  {password}  {where}")
+    if customer_line:
+        lines += ["", customer_line]
     if key is not None:
         skus = "&".join(f"sku={sku}" for sku in showcase) or "sku=<SKU>"
         store = "BER-MITTE" if "BER-MITTE" in stores else (sorted(stores) or ["<STORE>"])[0]
