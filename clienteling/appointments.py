@@ -30,6 +30,7 @@ from inventory import Location, Reservation
 
 from .appointment_models import BOOKING_CHANNELS, Appointment, AppointmentSlotClaim, AssociateAvailability, StoreHours
 from .customers import (
+    add_identity,
     create_customer,
     find_customer_by_identity,
     has_consent,
@@ -347,18 +348,7 @@ def _customer_for(info: dict, actor: Actor, channel: str, consents: dict | None)
     customer = find_customer_by_identity("email", email)
     created = False
     if customer is None:
-        for with_phone in ((phone,) if phone else ()) + (None,):
-            try:
-                customer = create_customer(name, actor, email=email, phone=with_phone, consents=consents, consent_source=source)
-                created = True
-                break
-            except Conflict as error:
-                if (error.details or {}).get("field") == "phone":
-                    continue  # the phone belongs to another profile: book with the email alone
-                customer = find_customer_by_identity("email", email)  # a concurrent booking created it
-                if customer is None:
-                    raise
-                break
+        customer, created = _new_customer(name, actor, email, phone, consents, source)
     while customer.merged_into_id is not None:
         customer = db.session.get(Customer, customer.merged_into_id)
     if customer.erased_at is not None:
@@ -367,16 +357,31 @@ def _customer_for(info: dict, actor: Actor, channel: str, consents: dict | None)
         if customer.kind == "lead" or not customer.name:
             update_profile(customer, name=name)
         if phone and phone not in customer.identity_values("phone") and find_customer_by_identity("phone", phone) is None:
-            from .customers import add_identity
-
             try:
-                add_identity(customer, "phone", phone)
-            except Conflict:
+                with db.session.begin_nested():  # a concurrent request may take the phone: keep the booking
+                    add_identity(customer, "phone", phone)
+            except (Conflict, IntegrityError):
                 pass
         for purpose, granted in (consents or {}).items():
             if granted:  # a form that was not ticked withdraws nothing given before
                 record_consent(customer, purpose, True, source, actor)
     return customer
+
+
+def _new_customer(name, actor, email, phone, consents, source) -> tuple[Customer, bool]:
+    """A new profile for the booking, in a savepoint of its own: when a concurrent request created the
+    email meanwhile, that profile; when the phone belongs to someone else, a profile without it."""
+    for with_phone in ((phone,) if phone else ()) + (None,):
+        try:
+            with db.session.begin_nested():
+                customer = create_customer(name, actor, email=email, phone=with_phone, consents=consents, consent_source=source)
+            return customer, True
+        except (Conflict, IntegrityError):
+            pass
+        existing = find_customer_by_identity("email", email)
+        if existing is not None:  # a concurrent booking created it first
+            return existing, False
+    raise Conflict("could not create the customer's profile; try again", {"field": "customer.email"})
 
 
 def _bookings_that_day(staff_ids, location, local_date) -> dict[int, int]:
