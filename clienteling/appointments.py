@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 import inventory
 from accounts import Staff, staff_store
@@ -358,9 +358,9 @@ def _customer_for(info: dict, actor: Actor, channel: str, consents: dict | None)
             update_profile(customer, name=name)
         if phone and phone not in customer.identity_values("phone") and find_customer_by_identity("phone", phone) is None:
             try:
-                with db.session.begin_nested():  # a concurrent request may take the phone: keep the booking
+                with db.session.begin_nested(), db.session.no_autoflush:  # a concurrent request may take the phone: keep the booking
                     add_identity(customer, "phone", phone)
-            except (Conflict, IntegrityError):
+            except (Conflict, IntegrityError, InvalidRequestError):
                 pass
         for purpose, granted in (consents or {}).items():
             if granted:  # a form that was not ticked withdraws nothing given before
@@ -373,10 +373,14 @@ def _new_customer(name, actor, email, phone, consents, source) -> tuple[Customer
     email meanwhile, that profile; when the phone belongs to someone else, a profile without it."""
     for with_phone in ((phone,) if phone else ()) + (None,):
         try:
-            with db.session.begin_nested():
+            # no autoflush: create_customer looks the identity up after its own savepoint failed, with the
+            # refused profile still pending; an autoflush would insert it again outside any savepoint
+            with db.session.begin_nested(), db.session.no_autoflush:
                 customer = create_customer(name, actor, email=email, phone=with_phone, consents=consents, consent_source=source)
             return customer, True
-        except (Conflict, IntegrityError):
+        except (Conflict, IntegrityError, InvalidRequestError):
+            # InvalidRequestError: create_customer adds the profile before its own begin_nested(), whose
+            # flush then fails in our savepoint, and its look-up afterwards finds our savepoint closed
             pass
         existing = find_customer_by_identity("email", email)
         if existing is not None:  # a concurrent booking created it first
@@ -430,9 +434,9 @@ def _order_candidates(free: list[int], preferred: int | None, location, local_da
 def _insert_appointment(values: dict) -> Appointment:
     for _ in range(5):
         appointment = Appointment(code=_new_code(), **values)
-        db.session.add(appointment)
         try:
-            with db.session.begin_nested():
+            with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending before its SAVEPOINT
+                db.session.add(appointment)
                 db.session.flush()
             return appointment
         except IntegrityError:  # the code was taken (one in millions): draw another
