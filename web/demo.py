@@ -23,6 +23,8 @@ from core.actor import Actor
 from core.money import Money
 from inventory import Location, Product
 
+from .demo_appointments import seed_appointments
+
 BRAND = "Northwind Outfitters"
 CURRENCY = "EUR"
 DEMO = Actor.system("demo data")
@@ -689,6 +691,7 @@ def seed(products: int = 300) -> str:
         if find_kiosk(token) is None:
             register_kiosk(code, f"{locations[code].name} entrance kiosk", token=token)
 
+    appointments = seed_appointments()  # before the holds below: see web.demo_appointments
     holds = 0
     for code, kind, reference, lines, hours in OPEN_HOLDS:
         if all(stock.get((code, sku), 0) >= quantity for sku, quantity in lines):
@@ -702,7 +705,7 @@ def seed(products: int = 300) -> str:
         f"Seeded {BRAND}: {len(STORES)} stores and 1 warehouse, {len(catalogue)} products "
         f"({sum(item.status == 'draft' for item in catalogue)} draft), {variants} SKUs, "
         f"{len(stock)} stock rows holding {units} units, {len(positions)} shelf positions, "
-        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds. "
+        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {appointments}. "
         "`flask --app web demo-info` prints the logins and links."
     )
 
