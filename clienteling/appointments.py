@@ -566,6 +566,7 @@ def check_in(appointment: Appointment, actor: Actor = SYSTEM, now: datetime | No
     payload = appointment_payload(appointment)
     payload["customer_name"] = appointment.customer.name
     payload["associate_name"] = appointment.associate.name if appointment.associate else None
+    payload["starts_at_local"] = appointment.starts_at.astimezone(store_zone(appointment.location)).isoformat(timespec="seconds")
     emit(APPOINTMENT_CHECKED_IN, payload)
     return appointment
 

@@ -43,10 +43,9 @@ from .live import staff_channel, store_channel
 
 def checked_in_live(data: dict):
     """``appointment.checked_in`` to the associate (a banner) and to the store (the list refreshes)."""
-    try:
-        location = inventory.get_location(data["store"], kinds=("store",))
-        starts = time_label(datetime.fromisoformat(data["starts_at"]), location)
-    except Exception:  # a store closed since: the message still goes out, without the local time
+    try:  # no database here: this runs after the commit (core.live), from the event's own data
+        starts = datetime.fromisoformat(data["starts_at_local"]).strftime("%H:%M")
+    except (KeyError, TypeError, ValueError):
         starts = ""
     customer = data.get("customer_name") or "Your customer"
     service = clienteling.SERVICE_NAMES.get(data["service"], data["service"]).lower()
@@ -146,6 +145,10 @@ def appointment_action(appointment_id, action):
 
 
 def _product_rows(prepared) -> list[dict]:
+    held: dict[str, int] = {}
+    for reservation in prepared["holds"]:
+        for line in inventory.reservation_payload(reservation)["lines"]:
+            held[line["sku"]] = held.get(line["sku"], 0) + line["quantity"]
     rows = []
     for item in prepared["products"]:
         variant = item["variant"]
@@ -162,6 +165,7 @@ def _product_rows(prepared) -> list[dict]:
                 "in_size": item["in_size"],
                 "reason": item["reason"],
                 "available": available,
+                "held": held.get(variant.sku, 0),
                 "state": stock_state(available, 0 < available <= 2),
                 "price": variant.price.format(),
             }
