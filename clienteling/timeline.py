@@ -11,6 +11,7 @@ from core import clock
 from core.actor import SYSTEM, Actor
 from core.db import db
 from core.outbox import new_id
+from inventory import find_variant_by_sku
 
 from .events import PURCHASE_TYPES, record_purchased_items
 from .models import CHANNELS, Customer, CustomerEvent
@@ -34,6 +35,9 @@ def record_activity(
     (a unique constraint refuses a second one)."""
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+    if sku and variant_id is None:  # the SKU as the catalogue knows it, so merges of SKUs and reports follow it
+        variant = find_variant_by_sku(sku)
+        variant_id = variant.id if variant is not None else None
     event = CustomerEvent(
         event_id=event_id or new_id("evt"),
         customer_id=customer.id,

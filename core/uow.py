@@ -37,6 +37,8 @@ def pending_operations() -> int:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint was released: the real commit is still to come
+        return
     operations = session.info.pop(_KEY, None)
     for operation, args, kwargs in operations or ():
         try:
@@ -47,6 +49,8 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # only a savepoint rolled back: the work goes on
+        return
     session.info.pop(_KEY, None)
 
 

@@ -121,7 +121,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, kiosk, tablet
+    from . import auth, kiosk, public, tablet
     from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
@@ -132,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(tablet.bp)
     app.register_blueprint(kiosk.bp)
+    app.register_blueprint(public.bp)
 
     @app.get("/healthz")
     def healthz():

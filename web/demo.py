@@ -23,6 +23,8 @@ from core.actor import Actor
 from core.money import Money
 from inventory import Location, Product
 
+from .demo_appointments import seed_appointments
+
 BRAND = "Northwind Outfitters"
 CURRENCY = "EUR"
 DEMO = Actor.system("demo data")
@@ -689,15 +691,16 @@ def seed(products: int = 300) -> str:
         if find_kiosk(token) is None:
             register_kiosk(code, f"{locations[code].name} entrance kiosk", token=token)
 
+    from .demo_clienteling import seed_customers  # the client book: customers, their history, notes
+
+    customers = seed_customers(catalogue, stock)  # before the appointments, which find customers by email
+    appointments = seed_appointments()  # before the holds below: see web.demo_appointments
     holds = 0
     for code, kind, reference, lines, hours in OPEN_HOLDS:
         if all(stock.get((code, sku), 0) >= quantity for sku, quantity in lines):
             inventory.reserve(code, [{"sku": sku, "quantity": q} for sku, q in lines], kind, reference, expires_in=hours * 3600, actor=DEMO)
             holds += 1
     db.session.flush()
-    from .demo_clienteling import seed_customers  # the client book: customers, their history, notes
-
-    customers = seed_customers(catalogue, stock)
 
     variants = sum(len(item.variants) for item in catalogue)
     units = sum(stock.values())
@@ -705,7 +708,7 @@ def seed(products: int = 300) -> str:
         f"Seeded {BRAND}: {len(STORES)} stores and 1 warehouse, {len(catalogue)} products "
         f"({sum(item.status == 'draft' for item in catalogue)} draft), {variants} SKUs, "
         f"{len(stock)} stock rows holding {units} units, {len(positions)} shelf positions, "
-        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}. "
+        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}, {appointments}. "
         "`flask --app web demo-info` prints the logins and links."
     )
 

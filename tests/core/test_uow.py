@@ -66,3 +66,40 @@ def test_actor_is_a_typed_reference():
         Actor("staff", None)
     with pytest.raises(ValueError):
         Actor("robot", 1)
+
+
+def test_a_released_savepoint_does_not_run_the_operations_before_the_real_commit():
+    from inventory import Location
+
+    ran = []
+    with unit_of_work():
+        db.session.add(Location(code="S1", name="One", kind="store"))
+        db.session.flush()
+        after_commit(ran.append, "after the commit")
+        with db.session.begin_nested():  # SQLAlchemy fires after_commit for a released savepoint too
+            db.session.add(Location(code="S2", name="Two", kind="store"))
+        assert ran == []
+        try:
+            with db.session.begin_nested():  # and after_rollback for a rolled-back one
+                db.session.add(Location(code="S3", name="Three", kind="store"))
+                db.session.flush()
+                raise ValueError
+        except ValueError:
+            pass
+        assert ran == [] and pending_operations() == 1
+    assert ran == ["after the commit"]
+
+
+def test_a_rolled_back_savepoint_then_a_failed_unit_drops_the_operations():
+    from inventory import Location
+
+    ran = []
+    with pytest.raises(RuntimeError):
+        with unit_of_work():
+            db.session.add(Location(code="S1", name="One", kind="store"))
+            db.session.flush()
+            after_commit(ran.append, "never")
+            with db.session.begin_nested():
+                db.session.add(Location(code="S2", name="Two", kind="store"))
+            raise RuntimeError("crash after the savepoint")
+    assert ran == [] and pending_operations() == 0

@@ -6,7 +6,8 @@ every request re-checks that the device still exists and is not revoked.  Pages 
 and stock at this store — never staff or customer data, and no stock numbers beyond "only N left".
 
 This module holds the blueprint and the device check; the screens are ``products`` (home,
-search, categories, product page).  Templates live in ``templates/kiosk/``.
+search, categories, product page) and ``checkin`` (appointment check-in by booking code, the one
+POST form).  Templates live in ``templates/kiosk/``.
 """
 
 from __future__ import annotations
@@ -66,4 +67,4 @@ def activate(token):
     return redirect(url_for(".home"))
 
 
-from . import products  # noqa: E402,F401  (the screens register their routes on bp)
+from . import checkin, products  # noqa: E402,F401  (the screens register their routes on bp)

@@ -13,6 +13,7 @@ import threading
 import time
 
 from flask import Response, current_app, g, request
+from flask_login import current_user
 
 from accounts import ROLES
 from core import live
@@ -41,6 +42,11 @@ _open_lock = threading.Lock()
 
 def store_channel(code: str) -> str:
     return f"store:{code}"
+
+
+def staff_channel(staff_id: int) -> str:
+    """What concerns one staff member wherever they work (their customer checked in)."""
+    return f"staff:{staff_id}"
 
 
 def stock_changed_to_store(data: dict):
@@ -100,14 +106,14 @@ def _event(message: dict) -> str:
 @bp.get("/live", endpoint="live")
 @require_role(*ROLES)
 def live_stream():
-    """``text/event-stream`` of the current store's channel, for signed-in staff.  204 without a
+    """``text/event-stream`` of the current store's channel and the staff member's own, for signed-in staff.  204 without a
     store (the browser stops asking); 503 when this process already serves its share of streams."""
     if g.store is None:
         return Response(status=204)
     if not _claim_stream():
         return Response("too many live connections here; try again shortly\n", status=503, mimetype="text/plain", headers={"Retry-After": "30"})
     try:
-        subscription = live.subscribe([store_channel(g.store.code)], after=_last_event_id())
+        subscription = live.subscribe([store_channel(g.store.code), staff_channel(current_user.id)], after=_last_event_id())
     except Exception:
         _release_stream()
         raise
