@@ -1,5 +1,5 @@
 """The JSON API blueprints (flask-smorest), registered under /api/v1."""
 
-from . import catalogue, staff, stock, webhooks
+from . import catalogue, customers, staff, stock, webhooks
 
-BLUEPRINTS = [catalogue.blp, stock.blp, webhooks.blp, staff.blp]
+BLUEPRINTS = [catalogue.blp, stock.blp, webhooks.blp, staff.blp, customers.blp]
