@@ -264,7 +264,7 @@ def _other_rows(customer_id: int) -> dict[str, list[dict]]:
     for table, column in customer_references():
         if table.name in KNOWN_TABLES:
             continue
-        rows = db.session.execute(select(table).where(column == customer_id)).mappings().all()
+        rows = db.session.execute(select(table).where(column == customer_id).order_by(*table.primary_key.columns)).mappings().all()
         if rows:
             found.setdefault(table.name, []).extend({key: _plain(value) for key, value in row.items()} for row in rows)
     return found

@@ -215,4 +215,4 @@ def _titles(skus: set[str]) -> dict[str, str]:
         .join(inventory.Product, inventory.Variant.product_id == inventory.Product.id)
         .where(inventory.Variant.sku.in_(sorted(skus)))
     )
-    return {sku: (f"{product} — {variant}" if variant and variant != product else product) for sku, product, variant in rows}
+    return {sku: (f"{product} — {variant}" if variant and variant not in (product, "Default") else product) for sku, product, variant in rows}
