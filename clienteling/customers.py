@@ -9,6 +9,7 @@ requests that bring one new email, one creates the profile and the other finds i
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 
@@ -80,8 +81,17 @@ def fold(text: str) -> str:
     return " ".join(kept.split())
 
 
+NAME_SEPARATORS = re.compile(r"[\s\-‐‑–'’.,/]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a name or query as search compares them: folded, split at spaces, hyphens,
+    apostrophes and dots (``Müller-Lang`` → ``muller``, ``lang``)."""
+    return [word for word in NAME_SEPARATORS.split(fold(text)) if word]
+
+
 def _refresh_search_name(customer: Customer) -> None:
-    customer.search_name = fold(customer.name)[:400]
+    customer.search_name = " ".join(search_words(customer.name))[:400]
 
 
 def new_loyalty_code() -> str:
@@ -179,19 +189,39 @@ def _give_loyalty_code(customer: Customer) -> None:
     _add_identity(customer, "loyalty", code)
 
 
-def _flush_identities(customer: Customer, wanted: list[tuple[str, str]]) -> None:
+def _flush_identities(customer: Customer, wanted: list[tuple[str, str]], attach=None) -> None:
     """Insert the customer with its identities in a savepoint: a unique violation (a concurrent
-    request took the email first) becomes a Conflict instead of a 500."""
-    db.session.add(customer)
+    request took the email first) becomes a Conflict instead of a 500, and the transaction can
+    go on.  The new rows join the session inside the savepoint (``begin_nested`` first flushes
+    what is pending, outside it); ``attach()`` adds an identity to a customer already stored."""
     try:
         with db.session.begin_nested():
+            if attach is not None:
+                attach()
+            db.session.add(customer)
             db.session.flush()
     except IntegrityError:
+        _drop_pending(customer)
         taken = next(
             ((kind, value) for kind, value in wanted if find_customer_by_identity(kind, value) is not None),
             ("identity", None),
         )
         raise Conflict(f"that {taken[0]} already belongs to a customer", {"field": taken[0]}) from None
+
+
+def _drop_pending(customer: Customer) -> None:
+    """After a flush refused in its savepoint: take the customer (when new) and its new identities
+    out of the session, so that no later autoflush tries to insert them again (on PostgreSQL that
+    would abort the whole transaction) and the transaction can go on."""
+    with db.session.no_autoflush:
+        if customer in db.session.new:
+            db.session.expunge(customer)  # cascades to its identities
+            return
+        for identity in list(customer.identities):
+            if identity in db.session.new:
+                customer.identities.remove(identity)
+                if identity in db.session:
+                    db.session.expunge(identity)
 
 
 def find_or_create_lead(kind: str, value: str, name: str = "") -> tuple[Customer, bool]:
@@ -205,11 +235,12 @@ def find_or_create_lead(kind: str, value: str, name: str = "") -> tuple[Customer
     _refresh_search_name(customer)
     _add_identity(customer, kind, value)
     _give_loyalty_code(customer)
-    db.session.add(customer)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the lead joins the session inside the savepoint (see _flush_identities)
+            db.session.add(customer)
             db.session.flush()
     except IntegrityError:
+        _drop_pending(customer)
         existing = find_customer_by_identity(kind, value)
         if existing is None:
             raise
@@ -240,8 +271,7 @@ def add_identity(customer: Customer, kind: str, value: str) -> CustomerIdentity:
             return next(i for i in customer.identities if i.kind == kind and i.value == value)
         raise Conflict(f"that {kind} already belongs to a customer", {"field": kind, "customer_id": owner.public_id})
     identity = CustomerIdentity(kind=kind, value=value)
-    customer.identities.append(identity)
-    _flush_identities(customer, [(kind, value)])
+    _flush_identities(customer, [(kind, value)], attach=lambda: customer.identities.append(identity))
     if customer.kind == "lead" and customer.name:
         customer.kind = "customer"
     return identity
@@ -326,7 +356,7 @@ def search_page(q: str, limit: int = 25, cursor: tuple[str, int] | None = None) 
         if _looks_like_identity(text):
             condition = Customer.id.in_(exact_ids) if exact_ids else Customer.id.is_(None)
         else:
-            words = fold(text).split()
+            words = search_words(text)
             name_conditions = [
                 or_(Customer.search_name.like(f"{_escape(word)}%", escape="\\"), Customer.search_name.like(f"% {_escape(word)}%", escape="\\"))
                 for word in words
