@@ -79,8 +79,11 @@ def zoe(ana):
 
 
 def customers() -> int:
+    """How many profiles exist (the test's transaction ended after reading: on SQLite it holds the write lock)."""
     db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(Customer))
+    count = db.session.scalar(select(func.count()).select_from(Customer))
+    db.session.rollback()
+    return count
 
 
 def add_event(public_id, type, days=1, channel="web", sku=None, data=None):
@@ -472,3 +475,16 @@ def test_the_openapi_document_describes_the_customer_routes(client):
     assert {"id", "name", "emails", "phones", "loyalty_code", "home_store", "sizes", "tags", "consents", "summary"} <= set(schema)
     assert "409" in spec["paths"]["/api/v1/customers"]["post"]["responses"]
     assert "422" in spec["paths"]["/api/v1/customers/{customer_id}/merge"]["post"]["responses"]
+
+
+def test_a_browser_session_writes_customers_only_with_its_csrf_token(csrf_client, world):
+    from tests.web.test_auth import _form_token, _session_token
+
+    credentials = {"email": EMAILS["associate"], "password": PASSWORD}
+    assert csrf_client.post("/login", data={**credentials, "csrf_token": _form_token(csrf_client)}).status_code == 302
+    csrf_client.get("/tablet/")
+    refused = csrf_client.post("/api/v1/customers", json={"name": "Forged"})
+    assert refused.status_code == 400 and "CSRF" in refused.json["error"]["message"]
+    assert customers() == 0
+    accepted = csrf_client.post("/api/v1/customers", json={"name": "Real"}, headers={"X-CSRFToken": _session_token(csrf_client)})
+    assert accepted.status_code == 201, accepted.json
