@@ -66,7 +66,20 @@ from .models import (
     ProfileView,
 )
 from .notes import add_note, list_notes, profile_views, record_profile_view, set_note_pinned
+
+# --- customers API, privacy, summary ---
+from .privacy import (
+    ERASED_NAME,
+    audit_page,
+    customer_references,
+    erase_customer,
+    export_customer,
+    merge_customers,
+    profile_view_page,
+    register_eraser,
+)
 from .recommendations import recommend
+from .summary import customer_summary, lifetime_value, wishlist_skus
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
@@ -147,4 +160,16 @@ __all__ = [
     "size_category",
     "store_zone",
     "validate_questionnaire",
+    # --- customers API, privacy, summary ---
+    "ERASED_NAME",
+    "audit_page",
+    "customer_references",
+    "customer_summary",
+    "erase_customer",
+    "export_customer",
+    "lifetime_value",
+    "merge_customers",
+    "profile_view_page",
+    "register_eraser",
+    "wishlist_skus",
 ]

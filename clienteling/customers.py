@@ -9,21 +9,33 @@ requests that bring one new email, one creates the profile and the other finds i
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 
 import phonenumbers
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Index, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.actor import SYSTEM, Actor
-from core.db import db
+from core.db import db, is_postgresql
 from core.errors import Conflict, NotFound, ValidationError
 from core.outbox import new_id
 from inventory import Location
 
 from .models import CONSENT_PURPOSES, ConsentRecord, Customer, CustomerIdentity
+
+# Name search at 200,000 customers: a trigram index on the folded name answers both patterns of
+# ``search_page`` (``word%`` and ``% word%``) on PostgreSQL (extension pg_trgm, created by the
+# migration).  Declared here, next to the query it serves; on SQLite it is a plain index (the
+# same migration creates it there, so that models and migrations agree on every database).
+Index(
+    "ix_customer_search_name_trgm",
+    Customer.search_name,
+    postgresql_using="gin",
+    postgresql_ops={"search_name": "gin_trgm_ops"},
+)
 
 # set by the composition root from its configuration: how a phone number without a country code is read
 settings = {"phone_region": "DE"}
@@ -62,15 +74,29 @@ def normalise_loyalty_code(value: str) -> str:
     return "".join(ch for ch in (value or "").upper() if ch.isalnum())
 
 
+# letters that carry no combining accent to strip, spelt as a keyboard without them types them
+UNACCENTED = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ħ": "h", "ŧ": "t"})
+
+
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name for search (``Zoë Müller`` → ``zoe muller``)."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    """Case- and accent-insensitive form of a name for search (``Zoë Müller`` → ``zoe muller``,
+    ``Kılıç`` → ``kilic``, ``Søren`` → ``soren``, ``Łukasz`` → ``lukasz``)."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold()).translate(UNACCENTED)
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(kept.split())
 
 
+NAME_SEPARATORS = re.compile(r"[\s\-‐‑–'’.,/]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a name or query as search compares them: folded, split at spaces, hyphens,
+    apostrophes and dots (``Müller-Lang`` → ``muller``, ``lang``)."""
+    return [word for word in NAME_SEPARATORS.split(fold(text)) if word]
+
+
 def _refresh_search_name(customer: Customer) -> None:
-    customer.search_name = fold(customer.name)[:400]
+    customer.search_name = " ".join(search_words(customer.name))[:400]
 
 
 def new_loyalty_code() -> str:
@@ -168,19 +194,39 @@ def _give_loyalty_code(customer: Customer) -> None:
     _add_identity(customer, "loyalty", code)
 
 
-def _flush_identities(customer: Customer, wanted: list[tuple[str, str]]) -> None:
+def _flush_identities(customer: Customer, wanted: list[tuple[str, str]], attach=None) -> None:
     """Insert the customer with its identities in a savepoint: a unique violation (a concurrent
-    request took the email first) becomes a Conflict instead of a 500."""
-    db.session.add(customer)
+    request took the email first) becomes a Conflict instead of a 500, and the transaction can
+    go on.  The new rows join the session inside the savepoint (``begin_nested`` first flushes
+    what is pending, outside it); ``attach()`` adds an identity to a customer already stored."""
     try:
         with db.session.begin_nested():
+            if attach is not None:
+                attach()
+            db.session.add(customer)
             db.session.flush()
     except IntegrityError:
+        _drop_pending(customer)
         taken = next(
             ((kind, value) for kind, value in wanted if find_customer_by_identity(kind, value) is not None),
             ("identity", None),
         )
         raise Conflict(f"that {taken[0]} already belongs to a customer", {"field": taken[0]}) from None
+
+
+def _drop_pending(customer: Customer) -> None:
+    """After a flush refused in its savepoint: take the customer (when new) and its new identities
+    out of the session, so that no later autoflush tries to insert them again (on PostgreSQL that
+    would abort the whole transaction) and the transaction can go on."""
+    with db.session.no_autoflush:
+        if customer in db.session.new:
+            db.session.expunge(customer)  # cascades to its identities
+            return
+        for identity in list(customer.identities):
+            if identity in db.session.new:
+                customer.identities.remove(identity)
+                if identity in db.session:
+                    db.session.expunge(identity)
 
 
 def find_or_create_lead(kind: str, value: str, name: str = "") -> tuple[Customer, bool]:
@@ -194,11 +240,12 @@ def find_or_create_lead(kind: str, value: str, name: str = "") -> tuple[Customer
     _refresh_search_name(customer)
     _add_identity(customer, kind, value)
     _give_loyalty_code(customer)
-    db.session.add(customer)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the lead joins the session inside the savepoint (see _flush_identities)
+            db.session.add(customer)
             db.session.flush()
     except IntegrityError:
+        _drop_pending(customer)
         existing = find_customer_by_identity(kind, value)
         if existing is None:
             raise
@@ -229,8 +276,7 @@ def add_identity(customer: Customer, kind: str, value: str) -> CustomerIdentity:
             return next(i for i in customer.identities if i.kind == kind and i.value == value)
         raise Conflict(f"that {kind} already belongs to a customer", {"field": kind, "customer_id": owner.public_id})
     identity = CustomerIdentity(kind=kind, value=value)
-    customer.identities.append(identity)
-    _flush_identities(customer, [(kind, value)])
+    _flush_identities(customer, [(kind, value)], attach=lambda: customer.identities.append(identity))
     if customer.kind == "lead" and customer.name:
         customer.kind = "customer"
     return identity
@@ -300,32 +346,58 @@ def has_consent(customer: Customer, purpose: str) -> bool:
 
 
 def search_page(q: str, limit: int = 25, cursor: tuple[str, int] | None = None) -> tuple[list[Customer], tuple[str, int] | None]:
-    """One page of active customers (and leads) matching ``q``: an exact email, phone, loyalty
-    code or external id, or names whose words start with the query's words (accent- and
-    case-insensitive).  Keyset-paged on (search_name, id); answers the page and the cursor of
-    the next one (or None)."""
+    """One page of active customers (and leads) matching ``q``, keyset-paged on (search_name, id);
+    answers the page and the cursor of the next one (or None).
+
+    What ``q`` looks like decides how it is read: with an ``@`` it is an email (exact match);
+    digits and phone punctuation only (six digits or more) a phone number, loyalty code or
+    external id (exact); anything else names whose words start with the query's words (accent-
+    and case-insensitive, through the trigram index on PostgreSQL), or a loyalty code or external
+    id typed in full.  An empty ``q`` lists everyone by name."""
     text = (q or "").strip()
-    base = select(Customer).where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None))
-    exact_ids = _identity_matches(text) if text else []
+    # the page's keys first (narrow rows: no joined store or associate to carry through a sort),
+    # then its customers
+    base = select(Customer.id, Customer.search_name).where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None))
+    order = Customer.search_name
     if text:
-        words = fold(text).split()
-        name_conditions = [
-            or_(Customer.search_name.like(f"{_escape(word)}%", escape="\\"), Customer.search_name.like(f"% {_escape(word)}%", escape="\\"))
-            for word in words
-        ]
-        condition = name_conditions[0] if len(name_conditions) == 1 else and_(*name_conditions)
-        if exact_ids:
-            condition = or_(condition, Customer.id.in_(exact_ids))
+        exact_ids = _identity_matches(text)
+        if _looks_like_identity(text):
+            condition = Customer.id.in_(exact_ids) if exact_ids else Customer.id.is_(None)
+        else:
+            words = search_words(text) or [fold(text)]  # punctuation only: searched as typed
+            if is_postgresql() and max(map(len, words), default=0) >= 3:
+                # (a word of 3 letters or more holds a trigram) the same order, but as an expression: the planner cannot walk the btree on
+                # search_name in order (filtering row by row, all 200,000 for a name nobody has)
+                # and takes the trigram index instead, whose cost follows the number of matches
+                order = Customer.search_name.concat("")
+            name_conditions = [
+                or_(Customer.search_name.like(f"{_escape(word)}%", escape="\\"), Customer.search_name.like(f"% {_escape(word)}%", escape="\\"))
+                for word in words
+            ]
+            condition = name_conditions[0] if len(name_conditions) == 1 else and_(*name_conditions)
+            if exact_ids:
+                condition = or_(condition, Customer.id.in_(exact_ids))
         base = base.where(condition)
     if cursor is not None:
         name, last_id = cursor
         base = base.where(or_(Customer.search_name > name, and_(Customer.search_name == name, Customer.id > last_id)))
-    rows = list(db.session.scalars(base.order_by(Customer.search_name, Customer.id).limit(limit + 1)))
+    keys = db.session.execute(base.order_by(order, Customer.id).limit(limit + 1)).all()
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = (rows[-1].search_name, rows[-1].id)
-    return rows, next_cursor
+    if len(keys) > limit:
+        keys = keys[:limit]
+        next_cursor = (keys[-1].search_name, keys[-1].id)
+    found = (
+        {customer.id: customer for customer in db.session.scalars(select(Customer).where(Customer.id.in_([key.id for key in keys])))} if keys else {}
+    )
+    return [found[key.id] for key in keys if key.id in found], next_cursor
+
+
+PHONE_CHARACTERS = set("0123456789+()-./ ")
+
+
+def _looks_like_identity(text: str) -> bool:
+    """An email, or a number (phone, loyalty card typed without letters): never part of a name."""
+    return "@" in text or (set(text) <= PHONE_CHARACTERS and sum(ch.isdigit() for ch in text) >= 6)
 
 
 def _identity_matches(text: str) -> list[int]:
@@ -340,11 +412,11 @@ def _identity_matches(text: str) -> list[int]:
             pass
     candidates.append(("loyalty", normalise_loyalty_code(text)))
     candidates.append(("external", text.strip()))
-    ids = []
-    for kind, value in candidates:
-        if value:
-            ids.extend(db.session.scalars(select(CustomerIdentity.customer_id).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)))
-    return ids
+    wanted = [(kind, value) for kind, value in candidates if value]
+    if not wanted:
+        return []
+    condition = or_(*(and_(CustomerIdentity.kind == kind, CustomerIdentity.value == value) for kind, value in wanted))
+    return list(db.session.scalars(select(CustomerIdentity.customer_id).where(condition)))
 
 
 def _escape(word: str) -> str:
