@@ -1,5 +1,7 @@
 """Customers and their journey: the public face other packages may call."""
 
+# --- tasks, outreach, feedback ---
+from . import messaging
 from .customers import (
     add_identity,
     consents,
@@ -19,6 +21,18 @@ from .customers import (
     settings,
     update_profile,
 )
+from .feedback import (
+    AlreadyAnswered,
+    LinkExpired,
+    check_answers,
+    feedback_for,
+    find_feedback_request,
+    give_feedback,
+    link_state,
+    request_feedback,
+    send_feedback_link,
+)
+from .messaging import LogProvider, MessageProvider, ProviderError, ProviderUnavailable, SmtpProvider, configure_messaging, configure_provider
 from .models import (
     CHANNELS,
     CONSENT_PURPOSES,
@@ -32,6 +46,10 @@ from .models import (
     ProfileView,
 )
 from .notes import add_note, list_notes, profile_views, record_profile_view, set_note_pinned
+from .outreach import NoConsent, check_consent, find_message, message_templates, messages_for, render_message, send_message
+from .outreach_models import FEEDBACK_CHANNELS, MESSAGE_CHANNELS, TASK_KINDS, TASK_STATUSES, Feedback, FeedbackRequest, Message, Task
+from .tasks import complete_task, create_follow_ups, create_task, current_wishlists, dismiss_task, find_task, local_today, tasks_for
+from .tasks import settings as task_settings
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
@@ -70,4 +88,46 @@ __all__ = [
     "search_page",
     "settings",
     "update_profile",
+    # --- tasks, outreach, feedback ---
+    "messaging",
+    "AlreadyAnswered",
+    "LinkExpired",
+    "check_answers",
+    "feedback_for",
+    "find_feedback_request",
+    "give_feedback",
+    "link_state",
+    "request_feedback",
+    "send_feedback_link",
+    "LogProvider",
+    "MessageProvider",
+    "ProviderError",
+    "ProviderUnavailable",
+    "SmtpProvider",
+    "configure_messaging",
+    "configure_provider",
+    "NoConsent",
+    "check_consent",
+    "find_message",
+    "message_templates",
+    "messages_for",
+    "render_message",
+    "send_message",
+    "FEEDBACK_CHANNELS",
+    "MESSAGE_CHANNELS",
+    "TASK_KINDS",
+    "TASK_STATUSES",
+    "Feedback",
+    "FeedbackRequest",
+    "Message",
+    "Task",
+    "complete_task",
+    "create_follow_ups",
+    "create_task",
+    "current_wishlists",
+    "dismiss_task",
+    "find_task",
+    "local_today",
+    "tasks_for",
+    "task_settings",
 ]
