@@ -187,8 +187,9 @@ def store_contact(store: Location, *preferred_ids: int | None) -> int | None:
 def _insert(values: dict) -> bool:
     """Insert an automatic task unless its dedupe key exists (also one a concurrent run is
     inserting: the unique index makes this one wait for that one, then do nothing)."""
-    statement = upsert_insert(Task.__table__).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return db.session.execute(statement).rowcount == 1
+    table = Task.__table__
+    statement = upsert_insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    return db.session.execute(statement).scalar() is not None
 
 
 def _task_values(
