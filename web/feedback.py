@@ -22,7 +22,7 @@ bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 limiter.limit(lambda: current_app.config["PUBLIC_RATE_LIMIT"])(bp)
 
 CSAT_LABELS = {1: "Very unhappy", 2: "Unhappy", 3: "Okay", 4: "Happy", 5: "Very happy"}
-FIELD_NAMES = {"csat": "How was your visit", "nps": "Would you recommend us", "comment": "Your comment"}
+FIELD_NAMES = {"csat": "How happy you were", "nps": "How likely you are to recommend us", "comment": "Your comment"}
 
 
 @bp.after_request

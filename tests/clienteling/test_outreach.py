@@ -1,6 +1,8 @@
 """Outreach: messages only with consent, on the timeline, sent after the commit (never after a rollback),
 through the log provider or a real SMTP conversation."""
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +20,7 @@ from core import db
 from core.errors import ValidationError
 from core.uow import pending_operations
 
-from .outreach_world import log_provider, make_customer, world  # noqa: F401  (fixtures)
+from .outreach_world import log_provider, make_customer, world  # noqa: F401  (fixtures, used as arguments: F811 off in this file)
 
 EMAIL_OK = {"email_marketing": True}
 
@@ -51,7 +53,12 @@ def test_an_email_with_consent_is_queued_on_the_timeline_and_sent_after_the_comm
     assert len(entries) == 1
     entry = entries[0]
     assert (entry.channel, entry.staff_id, entry.actor_kind, entry.actor_id) == ("email", world["ana"].id, "staff", world["ana"].id)
-    assert entry.data == {"message_id": message.public_id, "channel": "email", "template": "thank_you_visit", "subject": "Thank you for visiting Berlin Mitte"}
+    assert entry.data == {
+        "message_id": message.public_id,
+        "channel": "email",
+        "template": "thank_you_visit",
+        "subject": "Thank you for visiting Berlin Mitte",
+    }
 
 
 def test_a_withdrawn_email_consent_refuses_with_409_no_consent_and_sends_nothing(world, make_customer, log_provider):
@@ -230,7 +237,9 @@ def smtp_server():
 
 
 def test_the_smtp_provider_delivers_a_real_smtp_conversation_with_login(smtp_server):
-    provider = clienteling.SmtpProvider("127.0.0.1", smtp_server.port, user="shop", password="s3cret", sender="Shelfside <shop@example.com>", starttls=False)
+    provider = clienteling.SmtpProvider(
+        "127.0.0.1", smtp_server.port, user="shop", password="s3cret", sender="Shelfside <shop@example.com>", starttls=False
+    )
     message_id = provider.send_email("zoe@example.com", "Thank you for visiting Berlin Mitte", "Hi Zoë,\n.\nsee you soon")
     received = smtp_server.messages[0]
     assert smtp_server.commands[:3] == ["EHLO", "AUTH", "MAIL"] and "QUIT" in smtp_server.commands

@@ -1,6 +1,8 @@
 """Tasks by hand and follow-ups made by the product: wishlist items back in stock, thank-yous after a
 purchase; idempotent, and safe when several runs meet on PostgreSQL."""
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -14,7 +16,7 @@ from core import clock, db
 from core.errors import InvalidTransition, ValidationError
 from tests.concurrency import race
 
-from .outreach_world import make_customer, record, world  # noqa: F401  (fixtures)
+from .outreach_world import make_customer, record, world  # noqa: F401  (fixtures, used as arguments: F811 off in this file)
 
 PERSONAL = {"personalisation": True}
 
@@ -36,7 +38,13 @@ def test_a_task_made_by_an_associate_is_theirs_at_the_customers_home_store(world
     task = clienteling.create_task(customer, "  Call about the hemming  ", date(2026, 12, 5), world["ana"].actor)
     db.session.commit()
     assert task.public_id.startswith("tsk_")
-    assert (task.assignee_id, task.store.code, task.kind, task.status, task.reason) == (world["ana"].id, "BER-MITTE", "manual", "open", "Call about the hemming")
+    assert (task.assignee_id, task.store.code, task.kind, task.status, task.reason) == (
+        world["ana"].id,
+        "BER-MITTE",
+        "manual",
+        "open",
+        "Call about the hemming",
+    )
     assert task.created_by.is_("staff", world["ana"].id) and task.dedupe_key is None
 
 
@@ -135,7 +143,11 @@ def test_stock_held_for_orders_is_not_back_in_stock(world, make_customer):
 def test_a_thank_you_is_due_three_days_after_a_store_purchase_with_marketing_consent(world, make_customer):
     zoe = make_customer(consents={"sms_marketing": True}, preferred="max")
     store = db.session.scalar(select(clienteling.Customer).where(clienteling.Customer.id == zoe.id)).home_store
-    data = {"order_id": "ord_1", "lines": [{"sku": "JKT-L", "quantity": 1, "unit_price": {"amount": 12900, "currency": "EUR"}}], "total": {"amount": 12900, "currency": "EUR"}}
+    data = {
+        "order_id": "ord_1",
+        "lines": [{"sku": "JKT-L", "quantity": 1, "unit_price": {"amount": 12900, "currency": "EUR"}}],
+        "total": {"amount": 12900, "currency": "EUR"},
+    }
     recent = record(zoe, "purchase_in_store", days_ago=1, channel="store", store_id=store.id, staff_id=world["ana"].id, data=data)
     older = record(zoe, "purchase_in_store", days_ago=3.2, channel="store", store_id=store.id, staff_id=world["ana"].id, data=data)
     record(zoe, "purchase_in_store", days_ago=40, channel="store", store_id=store.id, data=data)  # long ago: no thank-you any more
@@ -143,7 +155,9 @@ def test_a_thank_you_is_due_three_days_after_a_store_purchase_with_marketing_con
     assert clienteling.create_follow_ups()["thank_you"] == 0
     db.session.commit()
     [task] = all_tasks()
-    assert (task.kind, task.assignee_id, task.dedupe_key) == ("thank_you", world["ana"].id, f"thank_you:{older.event_id}"), "the associate who sold it"
+    assert (task.kind, task.assignee_id, task.dedupe_key) == ("thank_you", world["ana"].id, f"thank_you:{older.event_id}"), (
+        "the associate who sold it"
+    )
     assert task.reason.startswith("Say thank you for their purchase on ") and task.reason.endswith(" at Berlin Mitte")
     later = clock.now() + timedelta(days=2.5)
     assert clienteling.create_follow_ups(now=later)["thank_you"] == 1, "the recent purchase's turn comes"
@@ -155,7 +169,9 @@ def test_no_thank_you_without_email_or_sms_consent_nor_for_an_online_order_witho
     silent = make_customer(consents={"personalisation": True})
     record(silent, "purchase_in_store", days_ago=4, channel="store", store_id=silent.home_store_id)
     online_only = make_customer("Ben Ortiz", email="ben@example.com", phone=None, consents={"email_marketing": True})
-    record(online_only, "order_placed", days_ago=4, channel="web", data={"order_id": "W-1001", "lines": [], "total": {"amount": 0, "currency": "EUR"}})
+    record(
+        online_only, "order_placed", days_ago=4, channel="web", data={"order_id": "W-1001", "lines": [], "total": {"amount": 0, "currency": "EUR"}}
+    )
     assert clienteling.create_follow_ups()["thank_you"] == 0
     clienteling.record_consent(online_only, "personalisation", True, "web")
     made = clienteling.create_follow_ups()
