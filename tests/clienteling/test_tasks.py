@@ -217,3 +217,23 @@ def test_concurrent_follow_up_runs_make_each_task_once(app, row_locks, world, ma
     assert sum(m["wishlist_back_in_stock"] for m in made) == 6 and sum(m["thank_you"] for m in made) == 6, made
     tasks = all_tasks()
     assert len(tasks) == 12 and len({t.dedupe_key for t in tasks}) == 12
+
+
+def test_the_dispatcher_round_runs_follow_ups_and_survives_a_failure(world, make_customer, monkeypatch, caplog):
+    import logging
+
+    from web.cli_clienteling import run_follow_ups_quietly
+
+    zoe = make_customer(consents={"email_marketing": True})
+    record(zoe, "purchase_in_store", days_ago=4, channel="store", store_id=zoe.home_store_id)
+    log = logging.getLogger("shelfside.webhooks")
+    run_follow_ups_quietly(log)
+    db.session.remove()
+    assert task_count() == 1, "committed by the round itself"
+
+    def broken(now=None):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(clienteling, "create_follow_ups", broken)
+    run_follow_ups_quietly(log)  # logged, not raised: the dispatcher goes on delivering webhooks
+    assert "follow-ups failed" in caplog.text
