@@ -1,6 +1,8 @@
 """Customers and their journey: the public face other packages may call."""
 
 # --- appointments ---
+# --- tasks, outreach, feedback ---
+from . import messaging
 from .appointment_models import APPOINTMENT_STATUSES, BOOKING_CHANNELS, Appointment, AppointmentSlotClaim, AssociateAvailability, StoreHours
 from .appointments import (
     SERVICE_NAMES,
@@ -53,6 +55,18 @@ from .customers import (
 
 # --- partner events, timeline API, recommendations ---
 from .events import EVENT_TYPES, MAX_EVENTS, TIMELINE_TYPES, PurchasedItem, ingest_events, parse_event
+from .feedback import (
+    AlreadyAnswered,
+    LinkExpired,
+    check_answers,
+    feedback_for,
+    find_feedback_request,
+    give_feedback,
+    link_state,
+    request_feedback,
+    send_feedback_link,
+)
+from .messaging import LogProvider, MessageProvider, ProviderError, ProviderUnavailable, SmtpProvider, configure_messaging, configure_provider
 from .models import (
     CHANNELS,
     CONSENT_PURPOSES,
@@ -66,6 +80,8 @@ from .models import (
     ProfileView,
 )
 from .notes import add_note, list_notes, profile_views, record_profile_view, set_note_pinned
+from .outreach import NoConsent, check_consent, find_message, message_templates, messages_for, render_message, send_message
+from .outreach_models import FEEDBACK_CHANNELS, MESSAGE_CHANNELS, TASK_KINDS, TASK_STATUSES, Feedback, FeedbackRequest, Message, Task
 
 # --- customers API, privacy, summary ---
 from .privacy import (
@@ -80,6 +96,8 @@ from .privacy import (
 )
 from .recommendations import recommend
 from .summary import customer_summary, lifetime_value, wishlist_skus
+from .tasks import complete_task, create_follow_ups, create_task, current_wishlists, dismiss_task, find_task, tasks_for
+from .tasks import settings as task_settings
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
@@ -172,4 +190,45 @@ __all__ = [
     "profile_view_page",
     "register_eraser",
     "wishlist_skus",
+    # --- tasks, outreach, feedback ---
+    "messaging",
+    "AlreadyAnswered",
+    "LinkExpired",
+    "check_answers",
+    "feedback_for",
+    "find_feedback_request",
+    "give_feedback",
+    "link_state",
+    "request_feedback",
+    "send_feedback_link",
+    "LogProvider",
+    "MessageProvider",
+    "ProviderError",
+    "ProviderUnavailable",
+    "SmtpProvider",
+    "configure_messaging",
+    "configure_provider",
+    "NoConsent",
+    "check_consent",
+    "find_message",
+    "message_templates",
+    "messages_for",
+    "render_message",
+    "send_message",
+    "FEEDBACK_CHANNELS",
+    "MESSAGE_CHANNELS",
+    "TASK_KINDS",
+    "TASK_STATUSES",
+    "Feedback",
+    "FeedbackRequest",
+    "Message",
+    "Task",
+    "complete_task",
+    "create_follow_ups",
+    "create_task",
+    "current_wishlists",
+    "dismiss_task",
+    "find_task",
+    "tasks_for",
+    "task_settings",
 ]

@@ -105,6 +105,8 @@ def register_extensions(app: Flask) -> None:
 
     accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     clienteling.settings["phone_region"] = app.config["PHONE_REGION"]
+    clienteling.task_settings["follow_up_days"] = app.config["FOLLOW_UP_DAYS"]
+    clienteling.configure_messaging(app.config)  # MESSAGE_PROVIDER (log | smtp) and SMTP_*
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -121,7 +123,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, kiosk, public, tablet
+    from . import auth, feedback, kiosk, public, tablet
     from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
@@ -133,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tablet.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(feedback.bp)
 
     @app.get("/healthz")
     def healthz():

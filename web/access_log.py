@@ -13,7 +13,7 @@ import re
 
 from gunicorn.glogging import Logger as GunicornLogger
 
-_SECRET_PATHS = re.compile(r"(/kiosk/activate/)[^\s?#\"'/]+")
+_SECRET_PATHS = re.compile(r"(/kiosk/activate/|/feedback/)[^\s?#\"'/]+")  # and a feedback link's token
 
 
 def mask_secrets(text: str) -> str:

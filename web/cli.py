@@ -10,6 +10,8 @@ from flask import current_app
 
 from core import db
 
+from . import cli_clienteling
+
 
 @contextmanager
 def unit_of_work():
@@ -47,6 +49,7 @@ def register(app) -> None:
     app.cli.add_command(import_products)
     app.cli.add_command(outbox)
     app.cli.add_command(expire_reservations)
+    cli_clienteling.register(app)  # follow-ups
 
 
 @click.command("seed-demo")

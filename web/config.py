@@ -82,6 +82,19 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     # a phone number typed without a country code (0171 …) is read as a number of this country
     PHONE_REGION = env_str("PHONE_REGION", "DE")
+    # outreach: "log" (development: messages go to the shelfside.messages log only) or "smtp" (email by
+    # SMTP; there is no SMS gateway, so SMS messages are recorded as failed with that reason)
+    MESSAGE_PROVIDER = env_str("MESSAGE_PROVIDER", "log")
+    SMTP_HOST = env_str("SMTP_HOST")
+    SMTP_PORT = env_int("SMTP_PORT", 587)
+    SMTP_USER = env_str("SMTP_USER")
+    SMTP_PASSWORD = env_str("SMTP_PASSWORD")
+    SMTP_FROM = env_str("SMTP_FROM")
+    SMTP_STARTTLS = env_bool("SMTP_STARTTLS", True)
+    SMTP_TIMEOUT_SECONDS = env_float("SMTP_TIMEOUT_SECONDS", 10)
+    # a thank-you follow-up task this many days after a purchase; the dispatcher makes follow-ups every N minutes (0: only the CLI)
+    FOLLOW_UP_DAYS = env_int("FOLLOW_UP_DAYS", 3)
+    FOLLOW_UPS_EVERY_MINUTES = env_float("FOLLOW_UPS_EVERY_MINUTES", 15)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
     # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190

@@ -44,6 +44,8 @@ import inventory
 from core import clock, db
 from core.outbox import MAX_ATTEMPTS, claim_due_deliveries, record_delivery_result, release_claims
 
+from .cli_clienteling import run_follow_ups_quietly
+
 log = logging.getLogger("shelfside.webhooks")
 
 USER_AGENT = "Shelfside-Webhooks/1"
@@ -249,12 +251,17 @@ class Dispatcher:
             return
 
         next_expiry = 0.0
+        next_follow_ups = 0.0
+        follow_ups_every = float(current_app.config.get("FOLLOW_UPS_EVERY_MINUTES") or 0) * 60
         error_sleep = 0.0
         while not self.stopping.is_set():
             try:
                 if time.monotonic() >= next_expiry:
                     expire_due_reservations()
                     next_expiry = time.monotonic() + EXPIRE_RESERVATIONS_EVERY_SECONDS
+                if follow_ups_every and time.monotonic() >= next_follow_ups:
+                    next_follow_ups = time.monotonic() + follow_ups_every
+                    run_follow_ups_quietly(log)  # clienteling's automatic tasks (web.cli_clienteling)
                 claimed = self.deliver_due()
                 error_sleep = 0.0
             except Exception:
