@@ -12,6 +12,7 @@ from .appointments import (
     appointment_holds,
     appointment_payload,
     appointments_for_day,
+    appointments_of_customer,
     available_slots,
     book_appointment,
     cancel,
@@ -96,11 +97,13 @@ from .privacy import (
 )
 from .recommendations import recommend
 from .summary import customer_summary, lifetime_value, wishlist_skus
-from .tasks import complete_task, create_follow_ups, create_task, current_wishlists, dismiss_task, find_task, tasks_for
+from .tasks import complete_task, create_follow_ups, create_task, current_wishlists, dismiss_task, find_task, tasks_about, tasks_for
 from .tasks import settings as task_settings
 from .timeline import ONLINE_CHANNELS, record_activity, timeline_page
 
 __all__ = [
+    "appointments_of_customer",
+    "tasks_about",
     "CHANNELS",
     "CONSENT_PURPOSES",
     "CUSTOMER_KINDS",

@@ -834,3 +834,15 @@ def prepare(appointment: Appointment, activity_limit: int = 10) -> dict:
         "products": products,
         "holds": appointment_holds(appointment),
     }
+
+
+def appointments_of_customer(customer: Customer, limit: int = 20) -> list[Appointment]:
+    """The customer's appointments, the latest start first (upcoming and past)."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.customer_id == customer.id)
+            .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+            .limit(limit)
+        )
+    )

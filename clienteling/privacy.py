@@ -407,3 +407,22 @@ def audit_page(
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
     return rows, None
+
+
+@register_eraser
+def _erase_messages_feedback_and_questionnaires(customer_ids: list[int]) -> None:
+    """What this package's other tables keep about a person: the address and text of each message
+    sent to them, their feedback comments (scores stay: they are the store's figures), and the
+    free text of their appointment questionnaires (occasion and notes; sizes, budget and SKUs stay
+    as the appointment's facts, no longer tied to a person)."""
+    from .appointment_models import Appointment
+    from .outreach_models import Feedback, Message
+
+    db.session.execute(update(Message).where(Message.customer_id.in_(customer_ids)).values(to_address="", subject="", body=""))
+    db.session.execute(update(Feedback).where(Feedback.customer_id.in_(customer_ids)).values(comment=""))
+    for appointment in db.session.scalars(select(Appointment).where(Appointment.customer_id.in_(customer_ids))):
+        answers = dict(appointment.questionnaire or {})
+        answers.pop("occasion", None)
+        answers.pop("notes", None)
+        appointment.questionnaire = answers
+    db.session.flush()

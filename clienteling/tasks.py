@@ -325,3 +325,11 @@ def create_follow_ups(now: datetime | None = None) -> dict[str, int]:
 
 def open_task_count(staff_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Task).where(Task.assignee_id == staff_id, Task.status == "open"))
+
+
+def tasks_about(customer: Customer, status: str | None = "open", limit: int = 50) -> list[Task]:
+    """The tasks about one customer (every assignee), due first."""
+    query = select(Task).where(Task.customer_id == customer.id)
+    if status:
+        query = query.where(Task.status == status)
+    return list(db.session.scalars(query.order_by(Task.due_on, Task.id).limit(limit)))

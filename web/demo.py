@@ -695,6 +695,10 @@ def seed(products: int = 300) -> str:
 
     customers = seed_customers(catalogue, stock)  # before the appointments, which find customers by email
     appointments = seed_appointments()  # before the holds below: see web.demo_appointments
+    import clienteling
+
+    follow_ups = clienteling.create_follow_ups()  # what the client book asks of the associates today
+    tasks = f"{sum(follow_ups.values())} follow-up tasks"
     holds = 0
     for code, kind, reference, lines, hours in OPEN_HOLDS:
         if all(stock.get((code, sku), 0) >= quantity for sku, quantity in lines):
@@ -708,7 +712,7 @@ def seed(products: int = 300) -> str:
         f"Seeded {BRAND}: {len(STORES)} stores and 1 warehouse, {len(catalogue)} products "
         f"({sum(item.status == 'draft' for item in catalogue)} draft), {variants} SKUs, "
         f"{len(stock)} stock rows holding {units} units, {len(positions)} shelf positions, "
-        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}, {appointments}. "
+        f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}, {appointments}, {tasks}. "
         "`flask --app web demo-info` prints the logins and links."
     )
 

@@ -44,7 +44,8 @@ CUSTOMERS = (
     ("tobias.wagner@example.com", "Tobias Wagner", "+49 176 55501030", {"tops": "XL", "bottoms": "L", "shoes": "45"}, True),
     ("sophie.dekker@example.com", "Sophie Dekker", "+31 6 12345604", {"tops": "M", "bottoms": "S", "shoes": "40"}, True),
     ("daan.visser@example.com", "Daan Visser", None, {"tops": "L", "bottoms": "M", "shoes": "43"}, False),
-    ("marie.schneider@example.com", "Marie Schneider", "+49 152 77701050", {"tops": "S", "bottoms": "XS", "shoes": "38"}, True),
+    # the client book's showcase customer (web.demo_clienteling): her 16:30 styling session at Berlin Mitte
+    ("lea.schaefer@example.com", "Lea Schäfer", "+49 152 77701050", {"tops": "M", "bottoms": "M", "shoes": "42"}, True),
     ("jan.kowalski@example.com", "Jan Kowalski", None, {"tops": "M", "bottoms": "M", "shoes": "42"}, True),
     ("noor.bakker@example.com", "Noor Bakker", "+31 6 12345606", {"tops": "S", "bottoms": "M", "shoes": "39"}, True),
 )
@@ -119,6 +120,8 @@ def seed_appointments() -> str:
     rng = random.Random(RANDOM_SEED)
     now = clock.now()
     booked: list[clienteling.Appointment] = []
+    # customers the client book already holds keep the history it gave them (no views added below)
+    known = {spec[0] for spec in CUSTOMERS if clienteling.find_customer_by_identity("email", spec[0]) is not None}
     customers = [_customer(*spec) for spec in CUSTOMERS]
     stores = [location for location in db.session.scalars(select(Location).where(Location.code.in_(list(HOURS))).order_by(Location.code))]
     for location in stores:
@@ -159,7 +162,7 @@ def seed_appointments() -> str:
 
     # 2. online activity of the customers who agreed to personalisation, for the prep view
     for index, customer in enumerate(customers):
-        if not CUSTOMERS[index][4]:
+        if not CUSTOMERS[index][4] or CUSTOMERS[index][0] in known:
             continue
         skus = [sku for appointment in booked if appointment.customer_id == customer.id for sku in appointment.questionnaire.get("skus", [])[:1]]
         for days_ago, sku in enumerate(skus[:2], start=1):

@@ -220,3 +220,43 @@ def test_concurrent_merges_of_one_duplicate_into_two_profiles_merge_it_once(app,
     db.session.expire_all()
     assert db.session.get(Customer, ids[2]).merged_into_id == winner
     assert db.session.scalar(select(db.func.count()).select_from(CustomerEvent).where(CustomerEvent.customer_id == winner)) == 2
+
+
+def test_erase_blanks_message_addresses_feedback_comments_and_questionnaire_text(make_customer, actor, store):
+    from datetime import timedelta
+
+    from clienteling import Appointment, Feedback, Message
+    from core import clock
+
+    customer = make_customer("Ida Berg", email="ida@example.com", consents={"email_marketing": True})
+    message = Message(
+        public_id="msg_1",
+        customer_id=customer.id,
+        channel="email",
+        template="thank_you",
+        to_address="ida@example.com",
+        subject="Hi Ida",
+        body="Dear Ida",
+    )
+    request = clienteling.request_feedback(customer, actor, "BER-MITTE")[0]
+    feedback = Feedback(request_id=request.id, customer_id=customer.id, csat=5, nps=9, comment="Ida loved it", channel="store")
+    starts = clock.now() + timedelta(days=1)
+    appointment = Appointment(
+        public_id="apt_1",
+        code="ABC123",
+        location_id=store.id,
+        service="styling",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        customer_id=customer.id,
+        questionnaire={"occasion": "Ida's wedding", "notes": "call Ida on 0171", "sizes": {"tops": "M"}},
+    )
+    db.session.add_all([message, feedback, appointment])
+    db.session.commit()
+
+    erase_customer(customer, actor)
+    db.session.commit()
+
+    assert (message.to_address, message.subject, message.body) == ("", "", "")
+    assert feedback.comment == "" and (feedback.csat, feedback.nps) == (5, 9)
+    assert appointment.questionnaire == {"sizes": {"tops": "M"}}

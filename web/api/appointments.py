@@ -22,7 +22,7 @@ from ..extensions import csrf
 from .access import body_field, store_access
 from .blueprint import Blueprint
 from .idempotency import idempotent
-from .schemas import STORE_CODE, ErrorOut, MoneySchema, ReservationLineIn, ReservationOut
+from .schemas import STORE_CODE, ErrorOut, MoneyOut, MoneySchema, ReservationLineIn, ReservationOut
 
 blp = Blueprint("appointments", __name__, url_prefix="/api/v1", description="Appointments: slots, booking, check-in, holds")
 
@@ -103,11 +103,6 @@ class AppointmentCustomerOut(Schema):
     name = fields.String()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
-
-
-class MoneyOut(Schema):
-    amount = fields.Integer()
-    currency = fields.String()
 
 
 class QuestionnaireOut(Schema):

@@ -211,6 +211,7 @@ def appointment(appointment_id):
         products=_product_rows(prepared),
         holds=holds,
         short_day=short_day_label,
+        recommendations=clienteling.recommend(prepared["customer"], appointment.location.code, limit=6),
     )
 
 

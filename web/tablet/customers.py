@@ -224,6 +224,37 @@ def _profile_context(customer, errors=None, note_text="", note_pinned=False):
         "store_options": [(s.code, s.name) for s in _all_stores()],
         "staff_options": views.staff_choices(),
         "qr_target": loyalty_url(customer.loyalty_code) if customer.loyalty_code else None,
+        **_sections(customer, zone, show_online),
+    }
+
+
+def _sections(customer, zone, show_online: bool) -> dict:
+    """The sections other parts of clienteling deliver: the summary, what to show them here today,
+    their appointments and the open tasks about them."""
+    summary = clienteling.customer_summary(customer, show_online=show_online)
+    value = summary["lifetime_value"]
+    store_code = g.store.code if g.store is not None else None
+    appointments = [
+        {
+            "id": a.public_id,
+            "when": views.local_time(a.starts_at, clienteling.store_zone(a.location)),
+            "service": clienteling.SERVICE_NAMES.get(a.service, a.service),
+            "store": a.location.name,
+            "status": a.status.replace("_", " "),
+        }
+        for a in clienteling.appointments_of_customer(customer, limit=10)
+    ]
+    tasks = [
+        {"reason": t.reason, "due": t.due_on.strftime("%d %b"), "assignee": t.assignee.name if getattr(t, "assignee", None) else ""}
+        for t in clienteling.tasks_about(customer)
+    ]
+    return {
+        "summary": summary,
+        "summary_view": {"online": views.money_text(value["online"]), "store": views.money_text(value["store"])},
+        "personalised": show_online,
+        "recommendations": clienteling.recommend(customer, store_code, limit=6) if store_code else [],
+        "appointments": appointments,
+        "customer_tasks": tasks,
     }
 
 

@@ -20,7 +20,7 @@ TEMPLATE_FOR_KIND = {"wishlist_back_in_stock": "wishlist_back_in_stock", "thank_
 
 def customer_url(customer) -> str:
     """The customer's tablet page (``web.tablet.customers``)."""
-    return f"/tablet/customers/{customer.public_id}"
+    return url_for("tablet.customer", public_id=customer.public_id)
 
 
 def _task_product(task) -> str:
