@@ -73,7 +73,9 @@ def timeline_page(
 ) -> tuple[list[CustomerEvent], tuple[str, int] | None]:
     """One page of ``customer``'s timeline, newest first, keyset-paged on (occurred_at, id);
     ``cursor`` is the (ISO time, id) of the last entry of the previous page.  Filters by channel
-    and type; ``show_online=False`` leaves out the online channels (no personalisation consent).
+    and type; ``show_online=False`` (no personalisation consent) leaves out what the customer did on
+    the online channels — the e-commerce site's events — but keeps the product's own entries about
+    them (an appointment booked on the web, a message sent): those are the service, not tracking.
     Answers the page and the next page's cursor (None on the last page)."""
     from datetime import datetime
 
@@ -85,7 +87,11 @@ def timeline_page(
     if type:
         query = query.where(CustomerEvent.type == type)
     if not show_online:
-        query = query.where(CustomerEvent.channel.not_in(ONLINE_CHANNELS))
+        from sqlalchemy import or_ as either
+
+        from .events import STORE_EVENT_TYPES
+
+        query = query.where(either(CustomerEvent.channel.not_in(ONLINE_CHANNELS), CustomerEvent.type.in_(STORE_EVENT_TYPES)))
     if cursor is not None:
         at, last_id = datetime.fromisoformat(cursor[0]), int(cursor[1])
         query = query.where(or_(CustomerEvent.occurred_at < at, and_(CustomerEvent.occurred_at == at, CustomerEvent.id < last_id)))
