@@ -748,6 +748,7 @@ def describe(port: int) -> str:
         f"  Tablet (staff sign-in)  {base}/login",
         f"  Partner API             {base}/api/v1",
         f"  OpenAPI document        {base}/api/v1/openapi.json",
+        f"  Booking (public)        {base}/book/BER-MITTE   (customers book an appointment; no login)",
     ]
     try:
         present = set(

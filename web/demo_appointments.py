@@ -25,15 +25,16 @@ from inventory import Category, Location, Product, StockLevel, Variant
 DEMO = Actor.system("demo data")
 RANDOM_SEED = 20240918
 
-# Mon–Sat 10:00–20:00; Amsterdam also opens on Sunday afternoons (German shops close on Sundays)
+# The demo stores keep long hours, every day, so that booking on the public page and checking in at
+# the kiosk can be tried at almost any time of day (a real store sets its own with set_store_hours)
 HOURS = {
-    "BER-MITTE": {day: [("10:00", "20:00")] for day in range(6)},
-    "MUC-MAX": {day: [("10:00", "20:00")] for day in range(6)},
-    "AMS-CENTRUM": {**{day: [("10:00", "20:00")] for day in range(6)}, 6: [("12:00", "18:00")]},
+    "BER-MITTE": {day: [("08:00", "23:00")] for day in range(7)},
+    "MUC-MAX": {day: [("08:00", "23:00")] for day in range(7)},
+    "AMS-CENTRUM": {day: [("08:00", "23:00")] for day in range(7)},
 }
 SHIFTS = {
-    "associate": {day: [("10:00", "20:00")] for day in range(7)},  # the store's hours bound it
-    "manager": {day: [("10:00", "18:00")] for day in range(6)},
+    "associate": {day: [("08:00", "23:00")] for day in range(7)},  # the store's hours bound it
+    "manager": {day: [("09:00", "18:00")] for day in range(6)},
 }
 
 # email, name, phone, sizes, consents to personalisation
