@@ -29,6 +29,26 @@ rate_limit_counter = Table(
 )
 
 
+def _database_of(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).database
+
+
+def _own_sqlite_file(url: str) -> str:
+    """On SQLite the counters live in a file of their own beside the app's database (``shelfside.db`` →
+    ``shelfside.db-rate-limits``): SQLite locks a whole file for a write, and a rate-limited view
+    counts its hit while its own request may already hold the app database's write lock (a POST
+    begins ``BEGIN IMMEDIATE``), which would make the request wait for itself.  Every process still
+    shares the one file.  Other databases lock rows, and keep the table in the app's database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return url
+    return parsed.set(database=parsed.database + "-rate-limits").render_as_string(hide_password=False)
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)  # the clock ``limits`` itself uses for windows and reset times
 
@@ -49,7 +69,14 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         if not url:
             raise ConfigurationError("the database:// rate-limit storage needs the database URL (RATELIMIT_STORAGE_OPTIONS url)")
-        self.engine = create_engine(url, **(engine_options or {}))
+        self.engine = create_engine(_own_sqlite_file(url), **(engine_options or {}))
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database != _database_of(url):
+            with self.engine.begin() as connection:  # several workers may start at once: IF NOT EXISTS
+                connection.execute(
+                    text(
+                        "CREATE TABLE IF NOT EXISTS rate_limit_counter (key VARCHAR(255) PRIMARY KEY, count INTEGER NOT NULL, expires_at BIGINT NOT NULL)"
+                    )
+                )
 
     @property
     def base_exceptions(self):

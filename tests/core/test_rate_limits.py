@@ -62,3 +62,23 @@ def test_concurrent_hits_each_get_their_own_count(storages):
     for thread in threads:
         thread.join()
     assert sorted(counts) == list(range(1, 81))
+
+
+def test_a_hit_is_counted_while_the_request_itself_holds_the_sqlite_write_lock(app, backend, tmp_path):
+    """A rate-limited POST view (the kiosk check-in) counts its hit after its own unit of work began
+    BEGIN IMMEDIATE on the app's database: the counter must not wait for that lock."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL locks rows, not the database")
+    import sqlite3
+
+    path = tmp_path / "app.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # the request's own write transaction
+    storage = DatabaseStorage("database://", url=f"sqlite:///{path}", engine_options={"connect_args": {"timeout": 0.2}})
+    try:
+        assert [storage.incr("kiosk-check-in/1.2.3.4", 60), storage.incr("kiosk-check-in/1.2.3.4", 60)] == [1, 2]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        storage.engine.dispose()
