@@ -278,6 +278,7 @@ class History:
         self.carts = 0
 
     def event(self, customer_id, type, channel, at, sku=None, data=None):
+        at = min(at, self.now)  # a session planned late this evening has happened by now, not later
         self.events.append(
             {
                 "event_id": f"demo-{new_id('evt')}",
@@ -414,7 +415,9 @@ def _random_history(history: History, customer_id: int, person: Person, catalogu
                 if rng.random() < 0.15 and back < now:
                     history.returned(customer_id, channel, back, order_id, lines[0][0])
             else:
-                history.event(customer_id, "cart_abandoned", channel, at + timedelta(hours=rng.randint(1, 20)), data={"cart_id": cart_id})
+                abandoned = at + timedelta(hours=rng.randint(1, 20))
+                if abandoned < now:  # a cart left this evening is not abandoned yet
+                    history.event(customer_id, "cart_abandoned", channel, abandoned, data={"cart_id": cart_id})
         if rng.random() < 0.06:
             when = at + timedelta(hours=rng.randint(1, 48))
             if when < now:
