@@ -22,7 +22,7 @@ from core.actor import SYSTEM, Actor
 from core.db import db, is_postgresql
 from core.errors import Conflict, NotFound, ValidationError
 from core.outbox import new_id
-from inventory import Location
+from inventory import Location, get_location
 
 from .models import CONSENT_PURPOSES, ConsentRecord, Customer, CustomerIdentity
 
@@ -130,13 +130,16 @@ def find_customer_by_loyalty_code(code: str) -> Customer | None:
     return find_customer_by_identity("loyalty", normalise_loyalty_code(code))
 
 
-def _store(code: str | None, field: str = "home_store") -> Location | None:
+def optional_store(code: str | None, field: str = "store") -> Location | None:
+    """The active store with this code, None for no code; a ValidationError on ``field`` for an
+    unknown one (or a warehouse)."""
     if not code:
         return None
-    location = db.session.scalar(select(Location).where(Location.code == code, Location.kind == "store"))
-    if location is None:
-        raise ValidationError(f"no store {code}", field=field)
-    return location
+    return get_location(code, field=field, kinds=("store",))
+
+
+def _store(code: str | None, field: str = "home_store") -> Location | None:
+    return optional_store(code, field)
 
 
 def create_customer(

@@ -24,7 +24,7 @@ from core.uow import after_commit
 from inventory import Location
 
 from . import messaging
-from .customers import has_consent
+from .customers import has_consent, optional_store
 from .models import Customer
 from .outreach_models import MESSAGE_CHANNELS, Message
 from .timeline import record_activity
@@ -110,12 +110,7 @@ def first_name(customer: Customer) -> str:
 
 
 def _store(code: str | None) -> Location | None:
-    if not code:
-        return None
-    store = db.session.scalar(select(Location).where(Location.code == code, Location.kind == "store"))
-    if store is None:
-        raise ValidationError(f"no store {code}", field="store")
-    return store
+    return optional_store(code, "store")
 
 
 def _associate_name(actor: Actor) -> str:

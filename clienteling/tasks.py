@@ -30,7 +30,7 @@ from core.errors import InvalidTransition, NotFound, ValidationError
 from core.outbox import new_id
 from inventory import Location
 
-from .customers import has_consent
+from .customers import has_consent, optional_store
 from .models import Customer, CustomerEvent
 from .outreach_models import TASK_KINDS, TASK_STATUSES, Task
 from .timeline import ONLINE_CHANNELS
@@ -51,12 +51,7 @@ def find_task(public_id: str) -> Task:
 
 
 def _store(code: str | None) -> Location | None:
-    if not code:
-        return None
-    store = db.session.scalar(select(Location).where(Location.code == code, Location.kind == "store"))
-    if store is None:
-        raise ValidationError(f"no store {code}", field="store")
-    return store
+    return optional_store(code, "store")
 
 
 def _local(moment: datetime, store: Location | None) -> datetime:
