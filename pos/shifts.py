@@ -237,7 +237,9 @@ def _resolve(shift) -> Shift:
 def _lock(shift: Shift) -> Shift:
     """The shift re-read under its row lock (PostgreSQL ``FOR NO KEY UPDATE``: movements' foreign-key checks
     are not blocked; SQLite: the transaction began IMMEDIATE)."""
-    locked = db.session.scalar(select(Shift).where(Shift.id == shift.id).with_for_update(key_share=True).execution_options(populate_existing=True))
+    locked = db.session.scalar(
+        select(Shift).where(Shift.id == shift.id).with_for_update(key_share=True, of=Shift).execution_options(populate_existing=True)
+    )
     if locked is None:
         raise NotFound(f"no shift {shift.public_id}")
     return locked

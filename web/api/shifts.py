@@ -330,6 +330,7 @@ def _csv_response(report: dict) -> Response:
 @blp.arguments(ReportQuery, location="query")
 @store_access(shift_store)
 @blp.response(200, ShiftReportOut, description="the report as JSON; with `format=csv` the same figures as text/csv (see `/report.csv`)")
+@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def get_report(args, shift_id):
     """The shift's report: float, cash sales, refunds, cash in and out, expected, counted, variance, per tender."""
     report = pos.shift_report(pos.get_shift(shift_id))
@@ -344,6 +345,7 @@ def get_report(args, shift_id):
 @blp.response(
     200, content_type="text/csv", description="item, amount, minor_units, currency, detail: the figures, the count by denomination, each movement"
 )
+@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def get_report_csv(shift_id):
     """The shift's report as CSV, for a spreadsheet."""
     report = pos.shift_report(pos.get_shift(shift_id))
