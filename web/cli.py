@@ -10,7 +10,7 @@ from flask import current_app
 
 from core import db
 
-from . import cli_clienteling
+from . import cli_clienteling, cli_shifts
 
 
 @contextmanager
@@ -50,6 +50,7 @@ def register(app) -> None:
     app.cli.add_command(outbox)
     app.cli.add_command(expire_reservations)
     cli_clienteling.register(app)  # follow-ups
+    cli_shifts.register(app)  # create-register
 
 
 @click.command("seed-demo")
