@@ -154,7 +154,8 @@ def test_the_public_booking_page_books_at_a_phones_and_a_tablets_width(new_page,
     assert re.fullmatch(r"[A-Z0-9]{6}", code)
     qr = page.get_by_role("img", name=re.compile("QR code"))
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.naturalWidth") > 0  # the SVG loaded
+    # the SVG loaded (it may still be on its way when the heading shows)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(), timeout=10_000)
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     page.screenshot(path=str(SCREENSHOTS / f"public-booking-confirmation-{width}.png"), full_page=True)
     assert violations == []
