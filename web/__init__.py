@@ -102,6 +102,7 @@ def register_extensions(app: Flask) -> None:
     import clienteling
     import core.audit  # noqa: F401  (its table)
     import inventory  # noqa: F401
+    import pos  # noqa: F401  (its tables)
 
     accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     clienteling.settings["phone_region"] = app.config["PHONE_REGION"]
