@@ -2,6 +2,25 @@
 receipts, returns, registers and shifts)."""
 
 # --- registers and shifts ---
+# --- pricing and promotions ---
+from .pricing import (
+    CASH_ROUNDING,
+    TAX_MODES,
+    CartTotals,
+    LineInput,
+    LineTotals,
+    TenderShort,
+    allocate,
+    cash_change,
+    cash_step,
+    divide_half_up,
+    needs_approval,
+    override_needs_approval,
+    price_cart,
+    round_cash,
+)
+from .promotions import PromoUsedUp, create_promo, find_promo, normalise_promo_code, redeem_promo
+from .promotions_models import PROMO_KINDS, PromoCode
 from .shift_models import MOVEMENT_KINDS, SHIFT_STATUSES, CashMovement, Register, Shift
 from .shifts import (
     DENOMINATIONS,
@@ -63,4 +82,26 @@ __all__ = [
     "shift_movements",
     "shift_payload",
     "shift_report",
+    # --- pricing and promotions ---
+    "CASH_ROUNDING",
+    "TAX_MODES",
+    "CartTotals",
+    "LineInput",
+    "LineTotals",
+    "TenderShort",
+    "allocate",
+    "cash_change",
+    "cash_step",
+    "divide_half_up",
+    "needs_approval",
+    "override_needs_approval",
+    "price_cart",
+    "round_cash",
+    "PromoUsedUp",
+    "create_promo",
+    "find_promo",
+    "normalise_promo_code",
+    "redeem_promo",
+    "PROMO_KINDS",
+    "PromoCode",
 ]

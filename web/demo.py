@@ -696,7 +696,9 @@ def seed(products: int = 300) -> str:
     customers = seed_customers(catalogue, stock)  # before the appointments, which find customers by email
     appointments = seed_appointments()  # before the holds below: see web.demo_appointments
     import clienteling
+    import pos
 
+    pos.seed_registers()  # two tablet registers, T1 and T2, at every store
     follow_ups = clienteling.create_follow_ups()  # what the client book asks of the associates today
     tasks = f"{sum(follow_ups.values())} follow-up tasks"
     holds = 0
