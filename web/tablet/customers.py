@@ -428,3 +428,59 @@ def client_book():
 
 
 __all__ = ["loyalty_url", "scanned_loyalty_code"]
+
+
+# --- privacy: managers export and erase, admins read who opened which profile ---------------------
+
+
+def _actor() -> Actor:
+    return Actor("staff", current_user.id, current_user.name)
+
+
+@bp.get("/customers/<public_id>/export.json")
+@require_role("manager", "admin")
+@writes_on_get
+def export_customer(public_id):
+    """Everything stored about the customer as one JSON file (audited as an export)."""
+    import json
+
+    customer = _find(public_id)
+    document = clienteling.export_customer(customer, _actor())
+    body = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="customer-{customer.public_id}.json"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.route("/customers/<public_id>/erase", methods=["GET", "POST"])
+@require_role("manager", "admin")
+def erase_customer(public_id):
+    """Ask, then erase: personal data removed, financial records kept without it (audited)."""
+    customer = _find(public_id)
+    if request.method == "GET":
+        return render_template("tablet/customers/erase.html", customer=customer, error=None)
+    if request.form.get("confirm", "").strip() != customer.name:
+        return render_template("tablet/customers/erase.html", customer=customer, error="Type the customer's name exactly to confirm."), 400
+    name = customer.name
+    clienteling.erase_customer(customer, _actor())
+    flash(f"{name} was erased: their personal data is gone, their orders and payments stay without it.", "info")
+    return redirect(url_for(".customers"))
+
+
+@bp.get("/privacy/profile-views")
+@require_role("admin")
+def profile_view_log():
+    """Who opened which customer profile, and when (newest first)."""
+    zone = views.zone_of(g.store)
+    rows = [
+        {
+            "when": views.local_time(view.viewed_at, zone),
+            "staff": view.staff.name if view.staff else "",
+            "customer": db.session.get(clienteling.Customer, view.customer_id),
+            "via": view.via,
+        }
+        for view in clienteling.profile_views(limit=200)
+    ]
+    return render_template("tablet/customers/profile_views.html", rows=rows)
