@@ -13,6 +13,7 @@ from accounts import create_staff, register_kiosk
 from clienteling import Customer, CustomerEvent, ProfileView
 from core import clock, db
 from core.audit import AuditEntry
+from tests.helpers import StaffCaller
 
 PASSWORD = "correct-horse"
 EMAILS = {"associate": "ana@example.com", "manager": "max@example.com", "admin": "sofia@example.com", "other": "olaf@example.com"}
@@ -33,24 +34,9 @@ def world(create_location, create_product):
     db.session.commit()
 
 
-class Caller:
+def Caller(app, who) -> StaffCaller:
     """A test client speaking as one staff member with a staff token."""
-
-    def __init__(self, app, who):
-        self.client = app.test_client()
-        answer = self.client.post("/api/v1/staff/tokens", json={"email": EMAILS[who], "password": PASSWORD})
-        assert answer.status_code == 201, answer.json
-        self.headers = {"Authorization": "Bearer " + answer.json["token"]}
-        self.staff_id = answer.json["staff"]["id"]
-
-    def get(self, path, **kw):
-        return self.client.get(path, headers=self.headers, **kw)
-
-    def post(self, path, json=None):
-        return self.client.post(path, json=json, headers=self.headers)
-
-    def patch(self, path, json=None):
-        return self.client.patch(path, json=json, headers=self.headers)
+    return StaffCaller(app, EMAILS[who], PASSWORD)
 
 
 @pytest.fixture

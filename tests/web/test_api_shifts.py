@@ -14,6 +14,7 @@ import pos
 from accounts import create_staff
 from core import Money, db
 from core.actor import Actor
+from tests.helpers import StaffCaller
 
 PASSWORD = "correct-horse"
 EMAILS = {"associate": "ana@example.com", "manager": "max@example.com", "admin": "sofia@example.com", "other": "olaf@example.com"}
@@ -38,23 +39,9 @@ def world(create_location):
     db.session.commit()
 
 
-class Caller:
+def Caller(app, who) -> StaffCaller:
     """A test client speaking as one staff member with a staff token."""
-
-    def __init__(self, app, who):
-        self.client = app.test_client()
-        answer = self.client.post("/api/v1/staff/tokens", json={"email": EMAILS[who], "password": PASSWORD})
-        assert answer.status_code == 201, answer.json
-        self.token = answer.json["token"]
-        self.headers = {"Authorization": "Bearer " + self.token}
-        self.staff_id = answer.json["staff"]["id"]
-
-    def get(self, path, **kw):
-        return self.client.get(path, headers=self.headers, **kw)
-
-    def post(self, path, json=None, key=None):
-        headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
-        return self.client.post(path, json=json, headers=headers)
+    return StaffCaller(app, EMAILS[who], PASSWORD)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 import clienteling
 from core import db
 from tests.clienteling.outreach_world import PASSWORD, log_provider, make_customer, world  # noqa: F401  (fixtures, used as arguments: F811 off in this file)
+from tests.helpers import StaffCaller
 
 
 @pytest.fixture
@@ -19,18 +20,7 @@ def as_staff(app):
     """as_staff("ana") -> a client speaking with Ana's staff token: .get(path), .post(path, json)."""
 
     def make(name):
-        client = app.test_client()
-        token = client.post("/api/v1/staff/tokens", json={"email": f"{name}@example.com", "password": PASSWORD}).json["token"]
-        headers = {"Authorization": f"Bearer {token}"}
-
-        class Caller:
-            def get(self, path, **kw):
-                return client.get(path, headers=headers, **kw)
-
-            def post(self, path, json=None, **kw):
-                return client.post(path, json=json, headers={**headers, **kw.pop("headers", {})}, **kw)
-
-        return Caller()
+        return StaffCaller(app, f"{name}@example.com", PASSWORD)
 
     return make
 
