@@ -34,6 +34,7 @@ from ..viewmodels.appointments import (
     short_day_label,
     time_label,
 )
+from ..viewmodels.customers import product_titles
 from ..viewmodels.stock import stock_state
 from . import bp
 from .live import staff_channel, store_channel
@@ -180,12 +181,8 @@ def appointment(appointment_id):
     interest in their size with stock here, and holding them."""
     appointment = _appointment(appointment_id)
     prepared = clienteling.prepare(appointment)
-    skus = [event.sku for event in prepared["activity"] if event.sku]
-    titles = {}
-    for sku in set(skus):
-        variant = inventory.find_variant_by_sku(sku)
-        if variant is not None:
-            titles[sku] = variant.product.title + (f" ({variant.options.get('size')})" if (variant.options or {}).get("size") else "")
+    known = product_titles(event.sku for event in prepared["activity"])  # one query for every SKU on the list
+    titles = {sku: item["title"] + (f" ({item['options']['size']})" if item["options"].get("size") else "") for sku, item in known.items()}
     answers = prepared["questionnaire"]
     holds = [
         {

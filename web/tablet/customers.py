@@ -473,14 +473,19 @@ def erase_customer(public_id):
 @require_role("admin")
 def profile_view_log():
     """Who opened which customer profile, and when (newest first)."""
+    from sqlalchemy import select
+
     zone = views.zone_of(g.store)
+    opened = clienteling.profile_views(limit=200)
+    ids = {view.customer_id for view in opened}
+    customers = {c.id: c for c in db.session.scalars(select(clienteling.Customer).where(clienteling.Customer.id.in_(ids)))} if ids else {}
     rows = [
         {
             "when": views.local_time(view.viewed_at, zone),
             "staff": view.staff.name if view.staff else "",
-            "customer": db.session.get(clienteling.Customer, view.customer_id),
+            "customer": customers.get(view.customer_id),
             "via": view.via,
         }
-        for view in clienteling.profile_views(limit=200)
+        for view in opened
     ]
     return render_template("tablet/customers/profile_views.html", rows=rows)
