@@ -37,7 +37,6 @@ from .appointments import (
 from .customers import (
     add_identity,
     consents,
-    count_customers,
     create_customer,
     find_customer,
     find_customer_by_identity,
@@ -116,7 +115,6 @@ __all__ = [
     "ProfileView",
     "add_identity",
     "consents",
-    "count_customers",
     "create_customer",
     "find_customer",
     "find_customer_by_identity",

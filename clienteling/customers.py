@@ -14,7 +14,7 @@ import secrets
 import unicodedata
 
 import phonenumbers
-from sqlalchemy import Index, and_, func, or_, select
+from sqlalchemy import Index, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
@@ -424,7 +424,3 @@ def _identity_matches(text: str) -> list[int]:
 
 def _escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def count_customers() -> int:
-    return db.session.scalar(select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None)))

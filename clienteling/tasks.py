@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, or_, select
 
 import inventory
 from accounts import Staff, staff_store
@@ -316,10 +316,6 @@ def create_follow_ups(now: datetime | None = None) -> dict[str, int]:
     the caller's transaction (which commits)."""
     now = now or clock.now()
     return {"wishlist_back_in_stock": _wishlist_follow_ups(now), "thank_you": _thank_you_follow_ups(now)}
-
-
-def open_task_count(staff_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Task).where(Task.assignee_id == staff_id, Task.status == "open"))
 
 
 def tasks_about(customer: Customer, status: str | None = "open", limit: int = 50) -> list[Task]:
