@@ -17,6 +17,7 @@ from .services import (
     end_staff_session,
     find_api_key,
     find_api_key_record,
+    find_approver,
     find_kiosk,
     find_staff_session,
     hash_secret,
@@ -24,6 +25,7 @@ from .services import (
     register_kiosk,
     revoke_api_key,
     revoke_kiosk,
+    set_staff_pin,
     start_staff_session,
     touch_staff_session,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "end_all_staff_sessions",
     "end_staff_session",
     "find_api_key",
+    "find_approver",
     "find_api_key_record",
     "find_kiosk",
     "find_staff_session",
@@ -56,6 +59,7 @@ __all__ = [
     "register_kiosk",
     "revoke_api_key",
     "revoke_kiosk",
+    "set_staff_pin",
     "start_staff_session",
     "touch_staff_session",
 ]

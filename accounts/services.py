@@ -77,6 +77,42 @@ def authenticate_staff(email: str, password: str) -> Staff | None:
     return staff
 
 
+# --- manager approval at the till -------------------------------------------------------------
+
+APPROVER_ROLES = ("manager", "admin")
+
+
+def set_staff_pin(staff: Staff, pin: str | None) -> None:
+    """Give a manager (or admin) an approval PIN of 4 to 8 digits, stored hashed; None removes it."""
+    if pin is None:
+        staff.pin_hash = None
+        return
+    if staff.role not in APPROVER_ROLES:
+        raise ValidationError("only managers and admins approve at the till", field="role")
+    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 8 or not pin.isascii():
+        raise ValidationError("a PIN is 4 to 8 digits", field="pin")
+    staff.pin_hash = generate_password_hash(pin, method=settings["password_hash_method"])
+    db.session.flush()
+
+
+def find_approver(location, email: str | None = None, password: str | None = None, pin: str | None = None) -> Staff | None:
+    """The manager (or admin) who approves at ``location``'s till: by email and password, or by PIN among the
+    active managers of that store who have one.  None when the credentials are wrong, the staff member is not a
+    manager there, or is inactive."""
+    if pin:
+        candidates = db.session.scalars(
+            select(Staff).where(Staff.active.is_(True), Staff.role.in_(APPROVER_ROLES), Staff.pin_hash.is_not(None)).order_by(Staff.id)
+        ).all()
+        for staff in candidates:
+            if staff.can_see_store(location) and check_password_hash(staff.pin_hash, pin):
+                return staff
+        return None
+    staff = authenticate_staff(email or "", password or "")
+    if staff is None or staff.role not in APPROVER_ROLES or not staff.can_see_store(location):
+        return None
+    return staff
+
+
 # --- staff sessions: browser sign-ins and staff tokens -------------------------------------------
 
 

@@ -41,6 +41,7 @@ from .reservations import (
     reservation_payload,
     reserve,
 )
+from .sales import sell_units, stock_explanation
 from .stock import (
     count_location,
     get_location,
@@ -98,6 +99,8 @@ __all__ = [
     "release_reservation",
     "reservation_payload",
     "reserve",
+    "sell_units",
+    "stock_explanation",
     "count_location",
     "get_location",
     "ledger_mismatches",

@@ -75,6 +75,8 @@ class Variant(db.Model):
     compare_at_amount: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3))
     position: Mapped[int] = mapped_column(default=0)
+    # which of a store's tax rates applies (pos.StoreSettings.tax_rates): "standard", "reduced", "zero"...
+    tax_class: Mapped[str] = mapped_column(String(40), default="standard", server_default="standard")
 
     product: Mapped[Product] = relationship(back_populates="variants")
     barcodes: Mapped[list[Barcode]] = relationship(order_by="Barcode.id", cascade="all, delete-orphan")

@@ -1,7 +1,32 @@
 """Checkout at the shelf: the public face other packages may call (carts, pricing, checkout, payments,
 receipts, returns, registers and shifts)."""
 
-# --- registers and shifts ---
+from . import events  # noqa: F401  (declares the event types)
+
+# --- carts, checkout, orders ---
+from .cart_models import CART_STATUSES, FULFILMENTS, Cart, CartLine, StoreSettings
+from .carts import (
+    ApprovalRefused,
+    ApprovalRequired,
+    abandon_cart,
+    add_line,
+    apply_promo_code,
+    cart_payload,
+    change_line,
+    get_cart,
+    hold_again,
+    open_cart,
+    price,
+    record_found_stock,
+    remove_line,
+    set_basket_discount,
+    set_customer,
+    why_unavailable,
+)
+from .checkout import checkout, complete_order, complete_paid_order, plan_tenders
+from .order_models import ORDER_STATUSES, PAYMENT_STATUSES, TENDER_KINDS, Order, OrderLine, Payment
+from .orders import find_order_by_receipt_token, get_order, list_orders, order_payload
+
 # --- pricing and promotions ---
 from .pricing import (
     CASH_ROUNDING,
@@ -21,6 +46,8 @@ from .pricing import (
 )
 from .promotions import PromoUsedUp, create_promo, find_promo, normalise_promo_code, redeem_promo
 from .promotions_models import PROMO_KINDS, PromoCode
+from .settings import DEFAULTS as STORE_DEFAULTS
+from .settings import configure_store, store_settings
 from .shift_models import MOVEMENT_KINDS, SHIFT_STATUSES, CashMovement, Register, Shift
 from .shifts import (
     DENOMINATIONS,
@@ -51,6 +78,45 @@ from .shifts import (
 )
 
 __all__ = [
+    # --- carts, checkout, orders ---
+    "CART_STATUSES",
+    "FULFILMENTS",
+    "Cart",
+    "CartLine",
+    "StoreSettings",
+    "ApprovalRefused",
+    "ApprovalRequired",
+    "abandon_cart",
+    "add_line",
+    "apply_promo_code",
+    "cart_payload",
+    "change_line",
+    "get_cart",
+    "hold_again",
+    "open_cart",
+    "price",
+    "record_found_stock",
+    "remove_line",
+    "set_basket_discount",
+    "set_customer",
+    "why_unavailable",
+    "checkout",
+    "complete_order",
+    "complete_paid_order",
+    "plan_tenders",
+    "ORDER_STATUSES",
+    "PAYMENT_STATUSES",
+    "TENDER_KINDS",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "find_order_by_receipt_token",
+    "get_order",
+    "list_orders",
+    "order_payload",
+    "STORE_DEFAULTS",
+    "configure_store",
+    "store_settings",
     # --- registers and shifts ---
     "MOVEMENT_KINDS",
     "SHIFT_STATUSES",

@@ -124,7 +124,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, feedback, kiosk, public, tablet
+    from . import auth, feedback, kiosk, public, receipts, tablet
     from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
@@ -137,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(receipts.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import inventory
-from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, issue_kiosk_link, register_kiosk
+from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, issue_kiosk_link, register_kiosk, set_staff_pin
 from core import db
 from core.actor import Actor
 from core.money import Money
@@ -63,6 +63,13 @@ DEMO_LOGINS = [
     ("manager", "daan@northwind.example", DEMO_PASSWORD, ("AMS-CENTRUM",)),
     ("associate", "sanne@northwind.example", DEMO_PASSWORD, ("AMS-CENTRUM",)),
 ]
+# the managers' approval PINs at the till (discounts above the threshold, price overrides, found stock, refunds)
+DEMO_MANAGER_PINS = {
+    "jonas@northwind.example": "2468",
+    "mia@northwind.example": "1357",
+    "daan@northwind.example": "8642",
+    "sofia@northwind.example": "9753",
+}
 STAFF_NAMES = {
     "sofia@northwind.example": "Sofia Lindqvist",
     "jonas@northwind.example": "Jonas Becker",
@@ -699,6 +706,12 @@ def seed(products: int = 300) -> str:
     import pos
 
     pos.seed_registers()  # two tablet registers, T1 and T2, at every store
+    for code in STORE_CODES:  # German and Dutch VAT, prices include it
+        rates = {"standard": 2100, "reduced": 900, "zero": 0} if code == "AMS-CENTRUM" else {"standard": 1900, "reduced": 700, "zero": 0}
+        pos.configure_store(code, currency=CURRENCY, tax_mode="inclusive", tax_rates=rates)
+    for staff in db.session.scalars(select(Staff).where(Staff.email.in_(list(DEMO_MANAGER_PINS)))):
+        if staff.pin_hash is None:
+            set_staff_pin(staff, DEMO_MANAGER_PINS[staff.email])
     follow_ups = clienteling.create_follow_ups()  # what the client book asks of the associates today
     tasks = f"{sum(follow_ups.values())} follow-up tasks"
     holds = 0
@@ -789,7 +802,8 @@ def describe(port: int) -> str:
         width = max(len(email) for _, email, _, _ in logins)
         for role, email, password, stores_of in logins:
             where = "all stores" if role == "admin" else ", ".join(stores_of)
-            lines.append(f"    {role:<9}  {email:<{width}}  {password}  {where}")
+            pin = f"  approval PIN {DEMO_MANAGER_PINS[email]}" if email in DEMO_MANAGER_PINS else ""
+            lines.append(f"    {role:<9}  {email:<{width}}  {password}  {where}{pin}")
     if customer_line:
         lines += ["", customer_line]
     if key is not None:

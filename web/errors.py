@@ -17,10 +17,13 @@ from core.errors import (
     NotFound,
     ValidationError,
 )
+from pos import ApprovalRefused, ApprovalRequired
 
 log = logging.getLogger("shelfside")
 
 DOMAIN_STATUS = [
+    (ApprovalRequired, 403),
+    (ApprovalRefused, 403),
     (InsufficientStock, 409),
     (Conflict, 409),
     (NotFound, 404),
