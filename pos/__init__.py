@@ -9,6 +9,7 @@ from .carts import (
     ApprovalRefused,
     ApprovalRequired,
     abandon_cart,
+    abandon_stale_cart,
     add_line,
     apply_promo_code,
     cart_payload,
@@ -21,6 +22,7 @@ from .carts import (
     remove_line,
     set_basket_discount,
     set_customer,
+    stale_carts,
     why_unavailable,
 )
 from .checkout import checkout, complete_order, complete_paid_order, plan_tenders
@@ -87,6 +89,8 @@ __all__ = [
     "ApprovalRefused",
     "ApprovalRequired",
     "abandon_cart",
+    "abandon_stale_cart",
+    "stale_carts",
     "add_line",
     "apply_promo_code",
     "cart_payload",

@@ -13,13 +13,15 @@ manager can record the stock found (``record_found_stock``) to sell it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 import inventory
 from accounts import Staff, find_approver
 from clienteling import Customer, find_customer, find_customer_by_loyalty_code
 from core import clock
-from core.actor import Actor
+from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.db import db
 from core.errors import DomainError, InsufficientStock, InvalidTransition, NotFound, ValidationError
@@ -174,6 +176,8 @@ def open_cart(store_code: str, register_code: str, actor: Actor, customer_id: st
         staff_id=actor.id if actor.kind == "staff" else None,
         status="open",
         currency=settings.currency,
+        created_at=clock.now(),
+        updated_at=clock.now(),
     )
     if customer_id:
         cart.customer_id = _customer(customer_id).id
@@ -497,3 +501,24 @@ def record_found_stock(cart, line_id, quantity: int, actor: Actor, approval: dic
     _hold(cart, line, actor)
     _touch(cart)
     return cart
+
+
+# --- carts nobody finished ----------------------------------------------------------------------
+
+STALE_AFTER = timedelta(hours=12)
+
+
+def stale_carts(idle: timedelta = STALE_AFTER, limit: int = 200) -> list[str]:
+    """Ids of open carts untouched for ``idle`` (a tablet left a sale half-made): the sweeper abandons them."""
+    cutoff = clock.now() - idle
+    return list(db.session.scalars(select(Cart.public_id).where(Cart.status == "open", Cart.updated_at <= cutoff).order_by(Cart.id).limit(limit)))
+
+
+def abandon_stale_cart(public_id: str, idle: timedelta = STALE_AFTER) -> bool:
+    """Abandon one open cart untouched for ``idle`` (its holds released), re-checked under its lock: False when
+    it was checked out, abandoned or touched again meanwhile."""
+    cart = get_cart(public_id, lock=True)
+    if cart.status != "open" or cart.updated_at > clock.now() - idle:
+        return False
+    abandon_cart(cart, SYSTEM)
+    return True

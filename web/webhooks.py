@@ -41,6 +41,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.util import Timeout
 
 import inventory
+import pos
 from core import clock, db
 from core.outbox import MAX_ATTEMPTS, claim_due_deliveries, record_delivery_result, release_claims
 
@@ -361,8 +362,26 @@ class Dispatcher:
             log.debug("rollback failed", exc_info=True)
 
 
+def abandon_stale_carts() -> int:
+    """Abandon open carts nobody touched for half a day (their holds released), one transaction per cart."""
+    total = 0
+    for public_id in pos.stale_carts():
+        db.session.rollback()
+        try:
+            if pos.abandon_stale_cart(public_id):
+                total += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not abandon cart %s", public_id)
+    db.session.rollback()
+    return total
+
+
 def expire_due_reservations(batch: int = 200) -> int:
-    """Expire overdue holds, one transaction per reservation so one failure stops nothing else."""
+    """Expire overdue holds, one transaction per reservation so one failure stops nothing else; then abandon
+    the carts left half-made (``abandon_stale_carts``)."""
+    abandon_stale_carts()
     total = 0
     while True:
         due = inventory.due_reservations(limit=batch)

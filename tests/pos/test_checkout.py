@@ -221,3 +221,19 @@ def test_a_loyalty_code_attaches_its_customer(actor):
     assert pos.cart_payload(cart)["customer_id"] == customer.public_id
     with pytest.raises(ValidationError):
         pos.set_customer(cart, "SH0000000000", actor)
+
+
+def test_a_cart_left_half_made_is_abandoned_by_the_sweeper_and_its_units_come_back(actor, monkeypatch):
+    from web.webhooks import expire_due_reservations
+
+    left = pos.open_cart("S1", "T1", actor)
+    pos.add_line(left, actor, sku="BEA-OS", quantity=2)
+    db.session.commit()
+    later = clock.now() + timedelta(hours=13)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    recent = pos.open_cart("S1", "T1", actor)  # opened just now: left alone
+    db.session.commit()
+    expire_due_reservations()
+    assert pos.get_cart(left.public_id).status == "abandoned"
+    assert pos.get_cart(recent.public_id).status == "open"
+    assert level("BEA-OS").reserved == 0
