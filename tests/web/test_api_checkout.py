@@ -249,3 +249,30 @@ def test_orders_are_found_by_number_and_customer(ana, shift):
     assert [o["id"] for o in ana.get("/api/v1/orders?q=1").json["items"]] == [order["id"]]
     assert [o["id"] for o in ana.get(f"/api/v1/orders?customer={customer.public_id}").json["items"]] == [order["id"]]
     assert ana.get("/api/v1/orders/ord_nope").status_code == 404
+
+
+def test_a_crash_at_the_last_step_of_checkout_leaves_nothing_sold(app, ana, shift, monkeypatch):
+    import sys
+
+    checkout_module = sys.modules["pos.checkout"]  # (pos.checkout is also the name of the function)
+    cart = new_cart(ana)
+    add(ana, cart, sku="BEA-OS", quantity=2)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(checkout_module, "emit", crash)  # after the order, the ledger and the drawer are written
+    try:
+        answer = ana.post(f"/api/v1/carts/{cart['id']}/checkout", json={"tenders": [{"kind": "cash", "amount": eur(5000)}]}, key="crash")
+        assert answer.status_code == 500
+    except RuntimeError:
+        pass  # the test app may propagate it: what matters is what the database kept
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(pos.Order)) == 0
+    level = db.session.scalar(select(inventory.StockLevel).join(inventory.Variant).where(inventory.Variant.sku == "BEA-OS"))
+    assert (level.on_hand, level.reserved) == (10, 2)  # still held for the open cart, none sold
+    assert ana.get(f"/api/v1/shifts/{shift['id']}").json["expected"] == eur(10000)
+    assert ana.get(f"/api/v1/carts/{cart['id']}").json["status"] == "open"
+    monkeypatch.undo()
+    retried = ana.post(f"/api/v1/carts/{cart['id']}/checkout", json={"tenders": [{"kind": "cash", "amount": eur(5000)}]}, key="crash")
+    assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") is None
