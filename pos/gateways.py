@@ -287,8 +287,17 @@ class StripeGateway(PaymentGateway):
         return card
 
     def card_details(self, payment_id: str) -> CardDetails:
+        """Brand and last 4 of the card that paid: from the charge's ``payment_method_details``, else from the
+        PaymentMethod itself."""
         intent = self._call(self.client.v1.payment_intents.retrieve, payment_id, params={"expand": ["latest_charge"]})
-        return card_of(intent)
+        card = card_of(intent)
+        method = _get(intent, "payment_method") or _get(_get(intent, "latest_charge"), "payment_method")
+        if card.last4 or not method:
+            return card
+        if isinstance(method, str):
+            method = self._call(self.client.v1.payment_methods.retrieve, method)
+        found = _get(method, "card_present") or _get(method, "card")
+        return CardDetails(str(_get(found, "brand", "")), str(_get(found, "last4", "")))
 
     def cancel(self, payment_id, reference, *, idempotency_key) -> None:
         if reference.startswith("cs_"):
