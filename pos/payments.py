@@ -154,7 +154,8 @@ def payment_payload(payment: Payment) -> dict:
     if payment.kind == "card":
         payload["reader"] = payment.gateway_reference
     if payment.kind == "qr":
-        payload["payment_url"] = payment.payment_url
+        payload["payment_url"] = payment.payment_url  # the development gateway's is a path on this site
+        payload["qr_svg_path"] = f"/pay/qr/{payment.public_id}.svg"  # the QR code as SVG (staff of the store)
     return payload
 
 
@@ -560,11 +561,15 @@ def _authorized(payment: Payment, gateway: PaymentGateway, actor: Actor) -> str:
 
 
 def _orphan(event: GatewayEvent, gateway: PaymentGateway) -> str:
-    if not event.our_payment or not event.payment_id:
-        if event.outcome in ("refunded", "cancelled", "failed"):
-            return "unknown_payment"
-        raise PaymentNotYetKnown(f"no payment for {event.payment_id or event.reference} yet")
-    if event.created and time.time() - event.created < ORPHAN_SECONDS:
+    """An event about a payment we have not recorded.  Not ours (no ``shelfside_payment`` metadata: another use of
+    the same gateway account): noted and left alone.  Ours and young: its start may still be committing, so
+    PaymentNotYetKnown (deliver again).  Ours and older than ``ORPHAN_SECONDS``: its sale never committed, so an
+    authorisation is released and money taken is refunded in full."""
+    if not event.our_payment:
+        return "not_ours"
+    if event.outcome in ("refunded", "cancelled", "failed"):
+        return "unknown_payment"
+    if not event.payment_id or (event.created and time.time() - event.created < ORPHAN_SECONDS):
         raise PaymentNotYetKnown(f"payment {event.our_payment} is not recorded yet")
     key = f"shelfside:{event.our_payment}:orphan"
     if event.outcome == "authorized":

@@ -108,7 +108,10 @@ def register_extensions(app: Flask) -> None:
     clienteling.settings["phone_region"] = app.config["PHONE_REGION"]
     clienteling.task_settings["follow_up_days"] = app.config["FOLLOW_UP_DAYS"]
     clienteling.configure_messaging(app.config)  # MESSAGE_PROVIDER (log | smtp) and SMTP_*
-    pos.configure_payments(app.config)  # PAYMENT_GATEWAY (development | stripe) and STRIPE_*
+    try:
+        pos.configure_payments(app.config)  # PAYMENT_GATEWAY (development | stripe) and STRIPE_*
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)

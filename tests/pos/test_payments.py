@@ -4,11 +4,14 @@ second charge on a retried checkout, each gateway event processed once."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
 import inventory
 import pos
+import pos.payments as pos_payments
 from accounts import create_staff
 from core import db
 from core.errors import ValidationError
@@ -252,12 +255,33 @@ def test_each_gateway_event_is_processed_once(ana, gateway):
     assert db.session.scalar(select(func.count()).select_from(pos.ProcessedGatewayEvent)) == 2
 
 
-def test_an_event_about_an_unknown_payment_asks_for_redelivery(gateway):
-    event = pos.GatewayEvent(id="evt_early", type="payment_intent.succeeded", outcome="succeeded", payment_id="pi_unknown", created=0)
+def test_an_early_event_about_our_unknown_payment_asks_for_redelivery(gateway):
+    now = int(time.time())
+    event = pos.GatewayEvent(
+        id="evt_early", type="payment_intent.succeeded", outcome="succeeded", payment_id="pi_x", our_payment="pay_x", created=now
+    )
     with pytest.raises(pos.PaymentNotYetKnown):
         pos.handle_gateway_event(event, gateway)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(pos.ProcessedGatewayEvent)) == 0
+
+
+def test_an_old_event_about_a_payment_whose_sale_never_committed_is_refunded(gateway):
+    old = int(time.time()) - pos_payments.ORPHAN_SECONDS - 1
+    event = pos.GatewayEvent(
+        id="evt_old", type="payment_intent.succeeded", outcome="succeeded", payment_id="pi_lost", our_payment="pay_lost", created=old
+    )
+    assert pos.handle_gateway_event(event, gateway) == "orphan_refunded"
+    assert [(r["payment_id"], r["amount"]) for r in gateway.refunds] == [("pi_lost", None)]
+    authorised = pos.GatewayEvent(id="evt_old_auth", type="x", outcome="authorized", payment_id="pi_held", our_payment="pay_held", created=old)
+    assert pos.handle_gateway_event(authorised, gateway) == "orphan_released"
+    assert gateway.cancelled == ["shelfside:pay_held:orphan"]
+
+
+def test_an_event_about_someone_elses_payment_is_noted_and_left_alone(gateway):
+    event = pos.GatewayEvent(id="evt_other", type="payment_intent.succeeded", outcome="succeeded", payment_id="pi_shop", created=int(time.time()))
+    assert pos.handle_gateway_event(event, gateway) == "not_ours"
+    assert gateway.refunds == []
 
 
 def test_refunds_never_exceed_what_the_card_paid(ana, gateway):
@@ -288,3 +312,79 @@ def _system():
     from core.actor import SYSTEM
 
     return SYSTEM
+
+
+def test_the_payment_page_form_needs_its_csrf_token(ana, csrf_client):
+    import re
+
+    cart = cart_with(ana, "BEA-OS")
+    payment = checkout(ana, cart, {"kind": "qr", "amount": eur(2500)}).json["payment"]
+    db.session.commit()
+    path = payment["payment_url"].removeprefix("http://localhost")
+    page = csrf_client.get(path)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    assert csrf_client.post(path, data={"outcome": "approve"}).status_code == 400
+    assert ana.get(f"/api/v1/payments/{payment['id']}").json["status"] == "pending"
+    assert csrf_client.post(path, data={"outcome": "approve", "csrf_token": token}).status_code == 303
+    db.session.rollback()
+    assert ana.get(f"/api/v1/payments/{payment['id']}").json["status"] == "succeeded"
+
+
+# --- concurrency (PostgreSQL row locks) ------------------------------------------------------------
+
+
+def test_one_event_delivered_four_times_at_once_is_processed_once(app, ana, gateway, row_locks):
+    from tests.concurrency import race
+
+    cart = cart_with(ana, "BEA-OS")
+    payment_id = checkout(ana, cart, {"kind": "card", "amount": eur(2500)}).json["payment"]["id"]
+    event = gateway.simulate(pos.get_payment(payment_id), "approve")
+    db.session.commit()
+    outcomes = race(app, [lambda: pos.handle_gateway_event(event, gateway) for _ in range(4)])
+    assert sorted(o.value for o in outcomes) == ["captured", "duplicate", "duplicate", "duplicate"], outcomes
+    db.session.rollback()
+    assert level("BEA-OS") == (9, 9) and pos.get_payment(payment_id).status == "succeeded"
+
+
+def test_a_confirmation_racing_the_cancelled_sale_is_refunded_either_way(app, ana, gateway, row_locks):
+    from tests.concurrency import interleave
+
+    for first_is_cancel in (True, False):
+        cart = cart_with(ana, "BEA-OS")
+        answer = checkout(ana, cart, {"kind": "qr", "amount": eur(2500)}, key=f"race-{first_is_cancel}").json
+        payment = pos.get_payment(answer["payment"]["id"])
+        event = gateway.simulate(payment, "approve")
+        db.session.commit()
+
+        def cancel(order_id=answer["id"]):
+            return pos.cancel_sale(pos.get_order(order_id), _system()).status
+
+        def confirm(event=event):
+            return pos.handle_gateway_event(event, gateway)
+
+        result = interleave(app, cancel, confirm) if first_is_cancel else interleave(app, confirm, cancel)
+        assert result.second_blocked, result.statements
+        db.session.rollback()
+        paid = pos.get_payment(answer["payment"]["id"])
+        order = pos.get_order(answer["id"])
+        if first_is_cancel:
+            assert result.outcomes[1].value == "refunded" and order.status == "cancelled"
+        else:  # the sale completed first: then it is a completed order, not cancelled
+            assert result.outcomes[0].value == "confirmed" and result.outcomes[1].kind == "refused" and order.status == "completed"
+        assert paid.status == "succeeded" and paid.refunded_amount == (2500 if first_is_cancel else 0)
+
+
+def test_the_stripe_gateway_needs_its_secret_key():
+    from web import create_app
+    from web.config import ConfigurationError, TestConfig
+
+    class Stripe(TestConfig):
+        PAYMENT_GATEWAY = "stripe"
+        STRIPE_SECRET_KEY = None
+
+    previous = pos.current_gateway()
+    try:
+        with pytest.raises(ConfigurationError, match="STRIPE_SECRET_KEY"):
+            create_app(Stripe)
+    finally:
+        pos.use_gateway(previous)

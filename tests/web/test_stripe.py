@@ -176,7 +176,7 @@ def test_success_before_authorisation_and_events_before_our_commit_are_safe(ana,
     assert deliver(client, double, double.event("payment_intent.succeeded", intent)).json["outcome"] == "confirmed"
     assert deliver(client, double, authorised).json["outcome"] == "already_succeeded"
     # an event about an intent we have not recorded (its checkout still committing): 503, Stripe delivers it again
-    stranger = double.event("payment_intent.succeeded", {**intent, "id": "pi_test_unknown", "metadata": {}})
+    stranger = double.event("payment_intent.succeeded", {**intent, "id": "pi_test_unknown", "metadata": {"shelfside_payment": "pay_unknown"}})
     early = deliver(client, double, stranger)
     assert early.status_code == 503 and early.json["error"]["code"] == "payment_not_yet_known"
     assert (

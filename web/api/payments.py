@@ -106,6 +106,7 @@ class PaymentOut(Schema):
     reader = fields.String(metadata={"description": "card: the reader the payment waits on"})
     payment_url = fields.String(metadata={"description": "pay by QR: the page the QR code opens"})
     qr_svg_url = fields.String(metadata={"description": "pay by QR: the QR code as an SVG image"})
+    qr_svg_path = fields.String(metadata={"description": "pay by QR: the same, as a path"})
     order_id = fields.String()
     order_number = fields.String()
     order_status = fields.String(metadata={"enum": list(pos.ORDER_STATUSES)})
