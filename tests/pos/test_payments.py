@@ -388,3 +388,21 @@ def test_the_stripe_gateway_needs_its_secret_key():
             create_app(Stripe)
     finally:
         pos.use_gateway(previous)
+
+
+def test_a_paid_sale_whose_units_are_gone_refunds_the_payment_and_keeps_waiting(ana, gateway, monkeypatch):
+    from core.errors import InsufficientStock
+
+    cart = cart_with(ana, "BEA-OS")
+    payment_id = checkout(ana, cart, {"kind": "qr", "amount": eur(2500)}).json["payment"]["id"]
+
+    def units_gone(order, actor):
+        order.status = "completed"  # written, then undone with its savepoint
+        db.session.flush()
+        raise InsufficientStock([{"sku": "BEA-OS", "requested": 1, "available": 0}])
+
+    monkeypatch.setattr(pos_payments, "complete_paid_order", units_gone)
+    answer = simulate(ana, payment_id, "approve").json
+    assert answer["status"] == "succeeded" and answer["refunded"] == eur(2500) and "insufficient stock" in answer["failure_reason"]
+    assert answer["order_status"] == "awaiting_payment" and answer["balance_due"] == eur(2500)
+    assert [r["amount"] for r in gateway.refunds] == [2500]
