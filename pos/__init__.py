@@ -26,8 +26,44 @@ from .carts import (
     why_unavailable,
 )
 from .checkout import checkout, complete_order, complete_paid_order, plan_tenders
+
+# --- payments (card on a reader, pay by QR) ---
+from .gateways import (
+    CardDetails,
+    DevelopmentGateway,
+    GatewayError,
+    GatewayEvent,
+    InvalidSignature,
+    PaymentGateway,
+    StartedPayment,
+    StripeGateway,
+    build_gateway,
+)
 from .order_models import ORDER_STATUSES, PAYMENT_STATUSES, TENDER_KINDS, Order, OrderLine, Payment
 from .orders import find_order_by_receipt_token, get_order, list_orders, order_payload
+from .payment_models import ProcessedGatewayEvent
+from .payments import (
+    PAYMENT_UPDATED,
+    PaymentInProgress,
+    PaymentNotYetKnown,
+    balance_due,
+    cancel_payment,
+    cancel_sale,
+    checkout_and_pay,
+    configure_payments,
+    confirm_payment,
+    current_gateway,
+    fail_payment,
+    find_payment_by_page_token,
+    get_payment,
+    handle_gateway_event,
+    paid_amount,
+    pay_rest,
+    payment_payload,
+    refund_payment,
+    start_payments,
+    use_gateway,
+)
 
 # --- pricing and promotions ---
 from .pricing import (
@@ -118,6 +154,37 @@ __all__ = [
     "get_order",
     "list_orders",
     "order_payload",
+    # --- payments ---
+    "CardDetails",
+    "DevelopmentGateway",
+    "GatewayError",
+    "GatewayEvent",
+    "InvalidSignature",
+    "PaymentGateway",
+    "StartedPayment",
+    "StripeGateway",
+    "build_gateway",
+    "ProcessedGatewayEvent",
+    "PAYMENT_UPDATED",
+    "PaymentInProgress",
+    "PaymentNotYetKnown",
+    "balance_due",
+    "cancel_payment",
+    "cancel_sale",
+    "checkout_and_pay",
+    "configure_payments",
+    "confirm_payment",
+    "current_gateway",
+    "fail_payment",
+    "find_payment_by_page_token",
+    "get_payment",
+    "handle_gateway_event",
+    "paid_amount",
+    "pay_rest",
+    "payment_payload",
+    "refund_payment",
+    "start_payments",
+    "use_gateway",
     "STORE_DEFAULTS",
     "configure_store",
     "store_settings",

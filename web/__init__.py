@@ -102,12 +102,16 @@ def register_extensions(app: Flask) -> None:
     import clienteling
     import core.audit  # noqa: F401  (its table)
     import inventory  # noqa: F401
-    import pos  # noqa: F401  (its tables)
+    import pos  # (its tables)
 
     accounts.configure_passwords(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
     clienteling.settings["phone_region"] = app.config["PHONE_REGION"]
     clienteling.task_settings["follow_up_days"] = app.config["FOLLOW_UP_DAYS"]
     clienteling.configure_messaging(app.config)  # MESSAGE_PROVIDER (log | smtp) and SMTP_*
+    try:
+        pos.configure_payments(app.config)  # PAYMENT_GATEWAY (development | stripe) and STRIPE_*
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     from .extensions import api, csrf, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -124,7 +128,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, feedback, kiosk, public, receipts, tablet
+    from . import auth, feedback, kiosk, pay, public, receipts, stripe_webhooks, tablet
     from .api import BLUEPRINTS, docs
     from .extensions import api, csrf
 
@@ -138,6 +142,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(receipts.bp)
+    app.register_blueprint(pay.bp)  # the development gateway's QR payment page
+    app.register_blueprint(stripe_webhooks.bp)  # POST /webhooks/stripe (signed, CSRF-exempt)
 
     @app.get("/healthz")
     def healthz():

@@ -95,6 +95,14 @@ class Config:
     # a thank-you follow-up task this many days after a purchase; the dispatcher makes follow-ups every N minutes (0: only the CLI)
     FOLLOW_UP_DAYS = env_int("FOLLOW_UP_DAYS", 3)
     FOLLOW_UPS_EVERY_MINUTES = env_float("FOLLOW_UPS_EVERY_MINUTES", 15)
+    # payments: "development" (the embedded default: a simulated reader and QR page, no account) or "stripe"
+    PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "development")
+    STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a localstripe or a test double instead of api.stripe.com
+    STRIPE_READERS = env_str("STRIPE_READERS", "")  # "BER-MITTE/T1=tmr_…,BER-MITTE/T2=tmr_…": the reader at each register
+    STRIPE_SUCCESS_URL = env_str("STRIPE_SUCCESS_URL")  # where the hosted QR page sends the customer once paid
+    PAY_PAGE_RATE_LIMIT = env_str("PAY_PAGE_RATE_LIMIT", "30 per minute")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
     # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190

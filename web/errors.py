@@ -17,13 +17,14 @@ from core.errors import (
     NotFound,
     ValidationError,
 )
-from pos import ApprovalRefused, ApprovalRequired
+from pos import ApprovalRefused, ApprovalRequired, GatewayError
 
 log = logging.getLogger("shelfside")
 
 DOMAIN_STATUS = [
     (ApprovalRequired, 403),
     (ApprovalRefused, 403),
+    (GatewayError, 502),  # the payment gateway refused or was unreachable: nothing was changed
     (InsufficientStock, 409),
     (Conflict, 409),
     (NotFound, 404),

@@ -221,7 +221,8 @@ class OrderOut(Schema):
     cash_rounding = fields.Nested(MoneyOut, metadata={"description": "what rounding the cash part to coins added to the total"})
     promo_code = fields.String(allow_none=True)
     tenders = fields.List(fields.Nested(TenderOut))
-    payment = fields.Dict(metadata={"description": "card / pay by QR: the payment the order waits for"})
+    payment = fields.Dict(metadata={"description": "card / pay by QR: the payment the order waits for (see GET /payments/{id})"})
+    balance_due = fields.Nested(MoneyOut, metadata={"description": "awaiting payment: what is still to pay"})
     created_at = fields.String()
     completed_at = fields.String(allow_none=True)
     receipt_url = fields.String()
@@ -372,9 +373,14 @@ def abandon(cart_id):
     409, schema=ErrorOut, description="`insufficient_stock` (lines with requested and available; the cart stays open) or `no_open_shift`"
 )
 @blp.alt_response(422, schema=ErrorOut, description="`tender_short` (details: missing) or the cart is not open")
+@blp.alt_response(502, schema=ErrorOut, description="`gateway_error`: the payment gateway refused or was unreachable; nothing changed, retry")
 def checkout(data, cart_id):
-    """Check the cart out, atomically: order, stock, cash, timeline and `order.completed` together or not at all."""
-    order = pos.checkout(cart_id, data["tenders"], _actor(), receipt_email=data["receipt_email"])
+    """Check the cart out, atomically: order, stock, cash, timeline and `order.completed` together or not at all.
+    Card / pay by QR: 202 with the order `awaiting_payment` and its `payment`; after a declined card the same call
+    pays the order's `balance_due` with another tender (409 `payment_in_progress` while one is pending)."""
+    from .payments import checkout_answer
+
+    order = pos.checkout_and_pay(cart_id, data["tenders"], _actor(), receipt_email=data["receipt_email"])
     if order.status == "awaiting_payment":
-        return order_answer(order), 202
+        return checkout_answer(order), 202
     return order_answer(order)
