@@ -24,8 +24,10 @@ from .carts import (
     why_unavailable,
 )
 from .checkout import checkout, complete_order, complete_paid_order, plan_tenders
+from .endless_aisle import add_line_from_elsewhere, check_address, fulfilment_details, where_else
 from .order_models import ORDER_STATUSES, PAYMENT_STATUSES, TENDER_KINDS, Order, OrderLine, Payment
 from .orders import find_order_by_receipt_token, get_order, list_orders, order_payload
+from .pickups import customers_for_references, get_pickup, hand_over, pickup_customer, pickup_payload, pickups_due, refuse
 
 # --- pricing and promotions ---
 from .pricing import (
@@ -114,6 +116,18 @@ __all__ = [
     "get_order",
     "list_orders",
     "order_payload",
+    # --- endless aisle, click-and-collect ---
+    "add_line_from_elsewhere",
+    "check_address",
+    "fulfilment_details",
+    "where_else",
+    "customers_for_references",
+    "get_pickup",
+    "hand_over",
+    "pickup_customer",
+    "pickup_payload",
+    "pickups_due",
+    "refuse",
     "STORE_DEFAULTS",
     "configure_store",
     "store_settings",
