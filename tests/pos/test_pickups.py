@@ -59,7 +59,15 @@ def order_placed(email, order_id, lines, event_id=None, key="order_id"):
     if key == "reference":
         data["reference"] = order_id
     answer = ingest_events(
-        [{"id": event_id or f"ev-{order_id}", "type": "order_placed", "occurred_at": clock.isoformat(clock.now()), "customer": {"email": email}, "data": data}],
+        [
+            {
+                "id": event_id or f"ev-{order_id}",
+                "type": "order_placed",
+                "occurred_at": clock.isoformat(clock.now()),
+                "customer": {"email": email},
+                "data": data,
+            }
+        ],
         SYSTEM,
     )
     db.session.commit()

@@ -144,7 +144,9 @@ def test_staff_of_another_store_and_partners_cannot_reach_the_pickups(olaf, part
 
 def test_a_reservation_that_is_no_pickup_or_none_at_all_is_not_found(ana, partner, world):
     hold = partner.post(
-        "/api/v1/reservations", json={"store": "S1", "lines": [{"sku": "JKT-M", "quantity": 1}], "reference": "WEB-1", "kind": "online_order"}, key="k"
+        "/api/v1/reservations",
+        json={"store": "S1", "lines": [{"sku": "JKT-M", "quantity": 1}], "reference": "WEB-1", "kind": "online_order"},
+        key="k",
     ).json
     assert ana.post(f"/api/v1/pickups/{hold['id']}/hand-over").status_code == 404
     assert ana.post("/api/v1/pickups/rsv_nope/hand-over").status_code == 404
@@ -258,3 +260,54 @@ def test_the_demo_pickups_are_linked_to_demo_customers(ctx):
     assert customer is not None and customer["name"] and customer["loyalty_code"]
     assert [i["reference"] for i in pos.pickups_due("BER-MITTE", customer["loyalty_code"])] == ["CC-100234"]
     assert pos.pickups_due("AMS-CENTRUM")[0]["customer"] is not None
+
+
+# --- the tablet ---------------------------------------------------------------------------------
+
+
+def signed_in(app, email):
+    client = app.test_client()
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_the_tablet_lists_pickups_and_the_timeline_says_collected_in_store(app, online_pickup, world):
+    tablet = signed_in(app, "ana@example.com")
+    page = tablet.get("/tablet/pickups").get_data(as_text=True)
+    assert "CC-100234" in page and "Lea Schäfer" in page and "Trail Jacket — M" in page
+    assert "CC-100234" not in tablet.get("/tablet/pickups?q=nobody").get_data(as_text=True)
+    assert "Hand over CC-100234?" in tablet.get(f"/tablet/pickups/{online_pickup['id']}/hand-over").get_data(as_text=True)
+    answer = tablet.post(f"/tablet/pickups/{online_pickup['id']}/hand-over")
+    assert answer.status_code == 302
+    assert inventory.get_reservation(online_pickup["id"]).status == "committed"
+    profile = tablet.get(f"/tablet/customers/{world['lea'].public_id}").get_data(as_text=True)
+    assert "Collected in store at Berlin Mitte: order CC-100234" in profile
+
+
+def test_the_tablet_refusal_asks_for_a_reason_and_changes_nothing_without_one(app, online_pickup):
+    tablet = signed_in(app, "ana@example.com")
+    answer = tablet.post(f"/tablet/pickups/{online_pickup['id']}/refuse", data={"reason": "  "})
+    assert answer.status_code == 400 and "Say why the pickup is refused" in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert inventory.get_reservation(online_pickup["id"]).status == "held"
+    assert tablet.post(f"/tablet/pickups/{online_pickup['id']}/refuse", data={"reason": "damaged"}).status_code == 302
+    db.session.expire_all()
+    assert inventory.get_reservation(online_pickup["id"]).status == "released"
+
+
+def test_another_stores_pickup_is_not_found_on_the_tablet(app, online_pickup):
+    tablet = signed_in(app, "olaf@example.com")
+    assert "CC-100234" not in tablet.get("/tablet/pickups").get_data(as_text=True)
+    assert tablet.get(f"/tablet/pickups/{online_pickup['id']}/hand-over").status_code == 404
+    assert tablet.post(f"/tablet/pickups/{online_pickup['id']}/hand-over").status_code == 404
+    db.session.expire_all()
+    assert inventory.get_reservation(online_pickup["id"]).status == "held"
+
+
+def test_the_refusal_reads_as_a_sentence_on_the_timeline():
+    from types import SimpleNamespace
+
+    from web.viewmodels.customers import event_sentence
+
+    event = SimpleNamespace(type="pickup_refused", channel="store", sku=None, store_id=1, data={"reference": "CC-1", "reason": "Wrong size"})
+    assert event_sentence(event, {}, {1: "Berlin Mitte"}) == "Refused the pickup of order CC-1 at Berlin Mitte: “Wrong size”"
