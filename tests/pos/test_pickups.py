@@ -17,6 +17,7 @@ from core import Money, clock, db
 from core.actor import SYSTEM
 from core.audit import audit_entries
 from core.errors import InvalidTransition, NotFound, ValidationError
+from tests.concurrency import interleave
 
 
 @pytest.fixture
@@ -244,3 +245,35 @@ def test_an_endless_aisle_sale_collected_where_its_units_are_is_a_pickup_there_f
     (due,) = pos.pickups_due("S2")
     assert due["reference"] == order.number and due["customer"]["id"] == lea.public_id
     assert due["lines"] == [{"sku": "JKT-L", "title": "Trail Jacket — L", "quantity": 1}]
+
+
+# --- two tablets at once (PostgreSQL row locks) -------------------------------------------------
+
+
+def test_two_tablets_handing_over_one_pickup_commit_it_once(app, world, lea, actor, row_locks):
+    held = pickup("S1", "CC-1", [("JKT-M", 1)])
+    order_placed("lea@example.com", "CC-1", [("JKT-M", 1)])
+    reservation_id = held.public_id
+
+    def hand():
+        return pos.hand_over(reservation_id, actor)["status"]
+
+    # the first holds the reservation's lock when the second comes: the second waits, then finds it handed over
+    result = interleave(app, hand, hand)
+    assert result.second_blocked, result.statements
+    assert [o.kind for o in result.outcomes] == ["ok", "ok"] and result.first.value == result.second.value == "committed"
+    db.session.rollback()
+    assert level("S1", "JKT-M")["on_hand"] == 2
+    assert len(list(db.session.scalars(select(CustomerEvent).where(CustomerEvent.type == "pickup_collected")))) == 1
+    assert len([e for e in audit_entries() if e.action == "pickup_handed_over"]) == 1
+
+
+def test_a_refusal_racing_a_hand_over_loses_and_changes_nothing(app, world, actor, row_locks):
+    held = pickup("S1", "CC-1", [("JKT-M", 1)])
+    reservation_id = held.public_id
+    result = interleave(app, lambda: pos.hand_over(reservation_id, actor)["status"], lambda: pos.refuse(reservation_id, "too late", actor)["status"])
+    assert result.second_blocked, result.statements
+    assert result.first.kind == "ok" and result.second.kind == "refused" and "invalid_transition" in result.second.value, result.outcomes
+    db.session.rollback()
+    assert level("S1", "JKT-M") == {"sku": "JKT-M", "store": "S1", "on_hand": 2, "reserved": 0, "available": 2}
+    assert [e.action for e in audit_entries() if e.action.startswith("pickup_")] == ["pickup_handed_over"]
