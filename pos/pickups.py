@@ -27,7 +27,7 @@ from core.db import db
 from core.errors import InvalidTransition, NotFound, ValidationError
 
 from .carts import _title
-from .order_models import Order
+from .order_models import Order, OrderLine
 
 MAX_PICKUPS = 500
 MAX_REASON = 500
@@ -168,6 +168,7 @@ def pickups_due(store: str, q: str | None = None) -> list[dict]:
             .options(selectinload(Reservation.lines))
         )
     )
+    reservations = _collected_here(reservations)
     customers = customers_for_references([reservation.reference for reservation in reservations])
     if query:
         scanned = find_customer_by_loyalty_code(query)
@@ -175,6 +176,25 @@ def pickups_due(store: str, q: str | None = None) -> list[dict]:
         reservations = [r for r in reservations if _matches(query, r, customers.get(r.reference), scanned)]
     lines = _lines(reservations)
     return [pickup_payload(r, customers.get(r.reference), lines[r.id]) for r in reservations]
+
+
+def _collected_here(reservations: list[inventory.Reservation]) -> list[inventory.Reservation]:
+    """Leave out the holds an endless-aisle sale made here for collection at *another* store (this location ships
+    the units on; the customer never comes here for them)."""
+    if not reservations:
+        return reservations
+    elsewhere = set(
+        db.session.scalars(
+            select(OrderLine.reservation_id)
+            .join(inventory.Reservation, inventory.Reservation.id == OrderLine.reservation_id)
+            .where(
+                OrderLine.reservation_id.in_([r.id for r in reservations]),
+                OrderLine.collect_location_id.is_not(None),
+                OrderLine.collect_location_id != inventory.Reservation.location_id,
+            )
+        )
+    )
+    return [r for r in reservations if r.id not in elsewhere]
 
 
 def get_pickup(reservation_id: str, lock: bool = False) -> inventory.Reservation:
@@ -195,7 +215,7 @@ def get_pickup(reservation_id: str, lock: bool = False) -> inventory.Reservation
 def _still_waiting(reservation: inventory.Reservation) -> None:
     if reservation.status == "held" and (reservation.expires_at is None or reservation.expires_at > clock.now()):
         return
-    if reservation.status in ("expired",) or reservation.status == "held":
+    if reservation.status in ("held", "expired"):  # held but past its expiry: the sweeper has not come yet
         when = clock.isoformat(reservation.expires_at)
         raise InvalidTransition(f"pickup {reservation.reference or reservation.public_id} expired at {when}", {"status": "expired"})
     what = {"committed": "was handed over", "released": "was refused or cancelled"}.get(reservation.status, reservation.status)

@@ -277,3 +277,17 @@ def test_a_refusal_racing_a_hand_over_loses_and_changes_nothing(app, world, acto
     db.session.rollback()
     assert level("S1", "JKT-M") == {"sku": "JKT-M", "store": "S1", "on_hand": 2, "reserved": 0, "available": 2}
     assert [e.action for e in audit_entries() if e.action.startswith("pickup_")] == ["pickup_handed_over"]
+
+
+def test_units_collected_at_another_store_are_no_pickup_where_they_are_held(world, lea, actor, create_location):
+    create_location("S3", "Amsterdam")
+    pos.seed_registers(["S1"])
+    pos.open_shift("S1", "T1", Money(0, "EUR"), actor)
+    cart = pos.open_cart("S1", "T1", actor, customer_id=lea.public_id)
+    pos.add_line_from_elsewhere(cart, actor, "JKT-L", 1, "S2", "collect", collect_at="S3")
+    db.session.commit()
+    order = pos.checkout(cart.public_id, [{"kind": "cash", "amount": Money(20000, "EUR")}], actor)
+    db.session.commit()
+    held = db.session.scalar(select(inventory.Reservation).where(inventory.Reservation.reference == order.number))
+    assert held.kind == "pickup" and held.location.code == "S2" and held.status == "held"  # S2 holds them, to send on
+    assert pos.pickups_due("S2") == [] and pos.pickups_due("S3") == []

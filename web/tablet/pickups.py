@@ -11,7 +11,7 @@ from flask_login import current_user
 
 import pos
 from accounts import ROLES
-from core import db
+from core import clock, db
 from core.errors import DomainError, NotFound, ValidationError
 
 from ..auth import require_role
@@ -30,7 +30,7 @@ def _row(pickup: dict) -> dict:
     """A pickup with its expiry in the store's local time and whether it lapses within a day."""
     zone = zone_of(g.store)
     expires = datetime.fromisoformat(pickup["expires_at"]) if pickup["expires_at"] else None
-    hours_left = (expires - datetime.now(expires.tzinfo)).total_seconds() / 3600 if expires else None
+    hours_left = (expires - clock.now()).total_seconds() / 3600 if expires else None
     return {**pickup, "expires_local": local_time(expires, zone), "soon": hours_left is not None and hours_left < 24}
 
 
