@@ -56,6 +56,8 @@ STORE_EVENT_TYPES = (
     "message_sent",
     "purchase_in_store",
     "return_in_store",
+    "pickup_collected",
+    "pickup_refused",
 )
 TIMELINE_TYPES = EVENT_TYPES + STORE_EVENT_TYPES
 # the types whose lines are purchases: what "often bought together" counts

@@ -26,6 +26,7 @@ from .carts import (
     why_unavailable,
 )
 from .checkout import checkout, complete_order, complete_paid_order, plan_tenders
+from .endless_aisle import add_line_from_elsewhere, check_address, fulfilment_details, where_else
 
 # --- payments (card on a reader, pay by QR) ---
 from .gateways import (
@@ -64,6 +65,7 @@ from .payments import (
     start_payments,
     use_gateway,
 )
+from .pickups import customers_for_references, get_pickup, hand_over, pickup_customer, pickup_payload, pickups_due, refuse
 
 # --- pricing and promotions ---
 from .pricing import (
@@ -185,6 +187,18 @@ __all__ = [
     "refund_payment",
     "start_payments",
     "use_gateway",
+    # --- endless aisle, click-and-collect ---
+    "add_line_from_elsewhere",
+    "check_address",
+    "fulfilment_details",
+    "where_else",
+    "customers_for_references",
+    "get_pickup",
+    "hand_over",
+    "pickup_customer",
+    "pickup_payload",
+    "pickups_due",
+    "refuse",
     "STORE_DEFAULTS",
     "configure_store",
     "store_settings",

@@ -9,7 +9,9 @@ from core import clock
 from core.db import db
 from core.errors import NotFound, ValidationError
 from core.money import Money
+from inventory import Reservation
 
+from .endless_aisle import fulfilment_details
 from .order_models import Order, Payment
 
 
@@ -96,6 +98,7 @@ def order_payload(order: Order) -> dict:
                 "tax_rate": line.tax_rate,
                 "total": money(line.total),
                 "fulfilment": line.fulfilment,
+                "fulfilment_details": _fulfilment(line),
             }
             for line in order.lines
         ],
@@ -108,3 +111,13 @@ def order_payload(order: Order) -> dict:
         "completed_at": clock.isoformat(order.completed_at),
         "receipt_path": f"/r/{order.receipt_token}",
     }
+
+
+def _fulfilment(line) -> dict | None:
+    """An endless-aisle line's fulfilment (``pos.endless_aisle.fulfilment_details``) with the hold made for it at
+    checkout (``reservation_id``, None until the order completes); None for take-now."""
+    details = fulfilment_details(line)
+    if details is not None:
+        reservation = db.session.get(Reservation, line.reservation_id) if line.reservation_id else None
+        details["reservation_id"] = reservation.public_id if reservation else None
+    return details

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import product as combinations
 
 import click
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import inventory
 from accounts import SCOPES, Staff, create_api_key, create_staff, find_api_key, find_kiosk, issue_kiosk_link, register_kiosk, set_staff_pin
-from core import db
+from core import clock, db
 from core.actor import Actor
 from core.money import Money
 from inventory import Location, Product
@@ -720,6 +721,7 @@ def seed(products: int = 300) -> str:
             inventory.reserve(code, [{"sku": sku, "quantity": q} for sku, q in lines], kind, reference, expires_in=hours * 3600, actor=DEMO)
             holds += 1
     db.session.flush()
+    link_demo_pickups()
 
     variants = sum(len(item.variants) for item in catalogue)
     units = sum(stock.values())
@@ -730,6 +732,50 @@ def seed(products: int = 300) -> str:
         f"{len(DEMO_LOGINS)} staff, 1 partner API key, {len(DEMO_KIOSK_TOKENS)} kiosks, {holds} open holds, {customers}, {appointments}, {tasks}. "
         "`flask --app web demo-info` prints the logins and links."
     )
+
+
+def link_demo_pickups() -> int:
+    """Give each demo pickup (``OPEN_HOLDS`` of kind pickup) the online order it came from: an ``order_placed``
+    event, a day old, on the timeline of a demo customer of that store (the first by id, not the showcase
+    customer, whose story stays hers), so the tablet's pickups screen shows who collects.  Answers how many."""
+    import clienteling
+
+    from .demo_clienteling import SHOWCASE_EMAIL
+
+    showcase = clienteling.find_customer_by_identity("email", SHOWCASE_EMAIL)
+    linked = 0
+    for code, kind, reference, lines, _ in OPEN_HOLDS:
+        if kind != "pickup" or db.session.scalar(select(inventory.Reservation.id).where(inventory.Reservation.reference == reference)) is None:
+            continue
+        store = db.session.scalar(select(Location).where(Location.code == code))
+        query = select(clienteling.Customer).where(
+            clienteling.Customer.home_store_id == store.id,
+            clienteling.Customer.kind == "customer",
+            clienteling.Customer.merged_into_id.is_(None),
+            clienteling.Customer.erased_at.is_(None),
+            clienteling.Customer.name != "",
+        )
+        if showcase is not None:
+            query = query.where(clienteling.Customer.id != showcase.id)
+        customer = db.session.scalar(query.order_by(clienteling.Customer.id).limit(1))
+        if customer is None:
+            continue
+        prices = {sku: inventory.find_variant_by_sku(sku).price_amount for sku, _ in lines}
+        clienteling.record_activity(
+            customer,
+            "order_placed",
+            channel="web",
+            actor=DEMO,
+            occurred_at=clock.now() - timedelta(days=1),
+            data={
+                "order_id": reference,
+                "lines": [{"sku": sku, "quantity": q, "unit_price": Money(prices[sku], CURRENCY).to_dict()} for sku, q in lines],
+                "total": Money(sum(prices[sku] * q for sku, q in lines), CURRENCY).to_dict(),
+            },
+            event_id=f"demo-{reference}",
+        )
+        linked += 1
+    return linked
 
 
 def renew_demo_kiosk_links() -> int:

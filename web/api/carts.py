@@ -11,8 +11,9 @@ from flask import url_for
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
+import inventory
 import pos
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 
 from ..auth import current_principal
 from .access import body_field, store_access
@@ -73,10 +74,36 @@ class CartIn(Schema):
     customer_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
+class AddressIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.String(validate=validate.Length(max=200))
+    postal_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    region = fields.String(validate=validate.Length(max=100))
+    country = fields.String(required=True, validate=validate.Length(equal=2), metadata={"description": "ISO 3166-1 alpha-2, like DE"})
+    phone = fields.String(validate=validate.Length(max=40))
+
+
+class FulfilmentIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["ship", "collect"]))
+    source = fields.String(
+        required=True, data_key="from", validate=STORE_CODE, metadata={"description": "the location the units come from: the warehouse or a store"}
+    )
+    ship_to = fields.Nested(AddressIn, metadata={"description": "ship: where to"})
+    collect_at = fields.String(validate=STORE_CODE, metadata={"description": "collect: the store the customer collects at"})
+
+
 class LineIn(Schema):
     sku = fields.String(validate=SKU)
     barcode = fields.String(validate=validate.Length(min=1, max=20), metadata={"description": "EAN-13 or UPC-A digits as scanned"})
     quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=999))
+    fulfilment = fields.Nested(
+        FulfilmentIn,
+        metadata={
+            "description": "endless aisle: the line comes from another location, shipped or collected (a separate line; nothing is held until checkout)"
+        },
+    )
 
     @validates_schema
     def sku_or_barcode(self, data, **kwargs):
@@ -194,6 +221,26 @@ class TenderOut(Schema):
     refunded = fields.Nested(MoneyOut)
 
 
+class AddressOut(Schema):
+    name = fields.String()
+    line1 = fields.String()
+    line2 = fields.String()
+    postal_code = fields.String()
+    city = fields.String()
+    region = fields.String()
+    country = fields.String()
+    phone = fields.String()
+
+
+class FulfilmentOut(Schema):
+    kind = fields.String(metadata={"enum": ["ship", "collect"]})
+    source = fields.String(data_key="from", attribute="from", metadata={"description": "the location the units come from"})
+    ship_to = fields.Nested(AddressOut, allow_none=True)
+    collect_at = fields.String(allow_none=True)
+    reservation_id = fields.String(allow_none=True, metadata={"description": "the hold made at the source at checkout"})
+    text = fields.String(metadata={"description": "for the receipt: 'ships from WH-EU to …' or 'collect at MUC-MAX'"})
+
+
 class OrderLineOut(Schema):
     id = fields.Integer()
     sku = fields.String()
@@ -206,6 +253,11 @@ class OrderLineOut(Schema):
     tax_rate = fields.String(metadata={"description": "basis points as the store states it: 1900 = 19 %"})
     total = fields.Nested(MoneyOut)
     fulfilment = fields.String()
+    fulfilment_details = fields.Nested(
+        FulfilmentOut,
+        allow_none=True,
+        metadata={"description": "endless aisle: where it ships from and to, or where it is collected; null for take-now"},
+    )
 
 
 class OrderOut(Schema):
@@ -260,9 +312,34 @@ def get_cart(cart_id):
 @blp.response(201, SaleCartOut)
 def add_line(data, cart_id):
     """Add a product by SKU or scanned barcode; the same SKU again adds to its line. Its units are held for the cart
-    when the store has them; `hold.held` false says the records have none (see `/unavailable`)."""
+    when the store has them; `hold.held` false says the records have none (see `/unavailable`).  With `fulfilment`
+    (endless aisle) the line comes from another location, shipped or collected: 409 `insufficient_stock` when that
+    location does not have the units available now."""
+    fulfilment = data.get("fulfilment")
+    if fulfilment:
+        sku = data.get("sku")
+        if not sku:
+            sku = _sku_of_barcode(data["barcode"])
+        cart, _ = pos.add_line_from_elsewhere(
+            cart_id,
+            _actor(),
+            sku,
+            data["quantity"],
+            fulfilment["source"],
+            fulfilment["kind"],
+            ship_to=fulfilment.get("ship_to"),
+            collect_at=fulfilment.get("collect_at"),
+        )
+        return pos.cart_payload(cart)
     cart, _ = pos.add_line(cart_id, _actor(), sku=data.get("sku"), barcode=data.get("barcode"), quantity=data["quantity"])
     return pos.cart_payload(cart)
+
+
+def _sku_of_barcode(barcode: str) -> str:
+    variant = inventory.find_variant_by_barcode(barcode.strip())
+    if variant is None:
+        raise ValidationError(f"no product with barcode {barcode!r}", field="barcode")
+    return variant.sku
 
 
 @blp.route("/carts/<cart_id>/lines/<line_id>", methods=["PATCH"])

@@ -192,6 +192,13 @@ def event_sentence(event, titles: dict, stores: dict) -> str:
         return (
             f"Returned in store{at_store}: {_count(_items(data.get('lines')), 'item')}, {money_text(data.get('total')) or 'amount unknown'} refunded"
         )
+    if kind == "pickup_collected":
+        reference = f": order {data['reference']}" if data.get("reference") else ""
+        return f"Collected in store{at_store}{reference}"
+    if kind == "pickup_refused":
+        reference = f" of order {data['reference']}" if data.get("reference") else ""
+        reason = f": “{data['reason']}”" if data.get("reason") else ""
+        return f"Refused the pickup{reference}{at_store}{reason}"
     if kind.startswith("appointment_"):
         service = str(data.get("service") or "").replace("_", " ").strip() or "store"
         verb = {
