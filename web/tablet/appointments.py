@@ -18,7 +18,7 @@ from flask_login import current_user
 import clienteling
 import inventory
 from accounts import ROLES
-from core import live
+from core import db, live
 from core.errors import DomainError, InsufficientStock, NotFound, ValidationError
 
 from ..auth import require_role, safe_next
@@ -136,6 +136,7 @@ def appointment_action(appointment_id, action):
     try:
         change(appointment, actor=current_user.actor)
     except DomainError as error:
+        db.session.rollback()  # the redirect would commit: nothing of a refused change may stay
         flash(error.message[:1].upper() + error.message[1:] + ".", "error")
     else:
         flash(words.format(name=appointment.customer.name or "The customer"), "info")

@@ -9,6 +9,7 @@ from flask_login import current_user
 import clienteling
 import inventory
 from accounts import ROLES
+from core import db
 from core.errors import Conflict, DomainError, NotFound, ValidationError
 
 from ..auth import require_role, safe_next
@@ -81,6 +82,7 @@ def _close(task_id: str, action):
     try:
         action(task, current_user.actor)
     except DomainError as exc:
+        db.session.rollback()  # the redirect would commit: nothing of a refused change may stay
         flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
         return redirect(url_for(".tasks"))
     return task
