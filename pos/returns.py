@@ -13,7 +13,9 @@ come back in order, and when every unit of a line is back exactly its total is r
 Which tender gets the money.  Card and pay-by-QR payments first (in the order they were taken), then cash: money
 goes back the way it came where a gateway can trace it, and the drawer pays out only what the electronic tenders
 cannot take.  No tender is ever refunded more than ``amount - refunded_amount`` (also a CHECK on ``payment``).  In a
-currency with cash rounding (CHF to 0.05) the cash part is rounded to the coins, within what that tender has left.
+currency with cash rounding (CHF to 0.05) the cash part is rounded to the coins, within what that tender has left;
+when the last units of an order come back every tender gets all it has left, so a wholly returned order has refunded
+exactly what was paid.
 
 Cash comes from the drawer of an open shift: the shift the order was sold in when it is still open, else the open
 shift of the register given (the tablet doing the return), else the open shift of the order's register;
@@ -70,17 +72,21 @@ def line_refund(line: OrderLine, already_returned: int, quantity: int) -> int:
     ``line.total``."""
     if already_returned < 0 or quantity < 0 or already_returned + quantity > line.quantity:
         raise ValueError("returned units must stay within the line's quantity")
-    shares = allocate(line.total, [1] * line.quantity)
+    shares = allocate(line.total, [line.total] * line.quantity)  # equal weights: largest remainder over the units
     return sum(shares[already_returned : already_returned + quantity])
 
 
-def plan_refunds(amount: int, payments: list[Payment], currency: str) -> list[tuple[Payment, int]]:
+def plan_refunds(amount: int, payments: list[Payment], currency: str, everything: bool = False) -> list[tuple[Payment, int]]:
     """Spread ``amount`` over the order's succeeded payments: card and QR first (oldest first), then cash, none above
     what it has left (``amount - refunded_amount``).  In a currency with cash rounding the cash part is rounded to its
-    coins within what cash has left.  Answers [(payment, amount > 0)]; RefundExceedsPayments (409) when the tenders
-    cannot take it (more than a cash rounding's worth short: the invariants make that impossible otherwise)."""
+    coins within what cash has left.  With ``everything`` (the last units of the order come back) every tender gets
+    all it has left, so a wholly returned order has refunded exactly what was paid, cash rounding included.
+    Answers [(payment, amount > 0)]; RefundExceedsPayments (409) when the tenders cannot take it (more than a cash
+    rounding's worth short: the invariants make that impossible otherwise)."""
     paid = [p for p in payments if p.status == "succeeded" and p.amount > p.refunded_amount]
     ordered = [p for p in paid if p.kind != "cash"] + [p for p in paid if p.kind == "cash"]
+    if everything:
+        return [(payment, payment.amount - payment.refunded_amount) for payment in ordered]
     left, plan = amount, []
     for payment in ordered:
         if left <= 0:
@@ -229,12 +235,16 @@ def create_return(
     matched = _match(order_lines, wanted)
     amounts = [line_refund(line, line.returned_quantity, item["quantity"]) for item, line in matched]
     total = sum(amounts)
-    plan = plan_refunds(total, _fresh_payments(order), order.currency)
+    last_units = sum(line.quantity - line.returned_quantity for line in order_lines if line.fulfilment == "take_now") == sum(
+        item["quantity"] for item, _ in matched
+    ) and all(line.fulfilment == "take_now" for line in order_lines)
+    plan = plan_refunds(total, _fresh_payments(order), order.currency, everything=last_units)
+    refund_total = sum(amount for _, amount in plan)
 
     settings = store_settings(order.location.code)
     approver = None
     threshold = settings.refund_approval_amount
-    if threshold is not None and total > threshold:
+    if threshold is not None and refund_total > threshold:
         approver = _approve(order, approval, f"a refund above {Money(threshold, order.currency).format()}")
 
     cash_due = sum(amount for payment, amount in plan if payment.kind == "cash")
@@ -258,7 +268,7 @@ def create_return(
         location_id=order.location_id,
         reason=reason,
         currency=order.currency,
-        total_refunded=sum(amount for _, amount in plan),
+        total_refunded=refund_total,
         approved_by=approver.id if approver else None,
         created_at=clock.now(),
         **actor.columns(),
