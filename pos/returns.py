@@ -45,7 +45,7 @@ from .pricing import allocate, cash_step, round_cash
 from .return_models import Refund, Return, ReturnLine
 from .settings import store_settings
 from .shift_models import Shift
-from .shifts import NoOpenShift, record_cash_refund, require_open_shift
+from .shifts import NoOpenShift, find_open_shift, record_cash_refund
 
 MAX_REASON = 500
 MAX_LINES = 100
@@ -193,7 +193,7 @@ def _refund_shift(order: Order, register_code: str | None) -> Shift | None:
         if sold_in is not None and sold_in.status == "open":
             return sold_in
     if register_code:
-        return require_open_shift(order.location.code, register_code)
+        return find_open_shift(order.location.code, register_code)
     return db.session.scalar(select(Shift).where(Shift.register_id == order.register_id, Shift.status == "open"))
 
 
@@ -207,6 +207,7 @@ def create_return(
     actor: Actor,
     approval: dict | None = None,
     register_code: str | None = None,
+    gateway_reference: str | None = None,
 ) -> Return:
     """Take ``lines`` ([{"sku", "quantity", "restock": bool}]) of a completed order back and refund them to the
     order's tenders (see the module docstring for the amounts, the tenders and the drawer).
@@ -218,7 +219,8 @@ def create_return(
     ApprovalRequired / ApprovalRefused (403) when the refund is above the store's ``refund_approval_amount`` without
     a manager's ``approval`` ({"pin"} or {"email", "password"}); NoOpenShift (409) when cash is due and no shift is
     open; InsufficientCash (409) when the drawer holds less.  Nothing is written then.  Not idempotent by itself:
-    the API makes it so with its ``Idempotency-Key``."""
+    the API makes it so with its ``Idempotency-Key``, and passes ``gateway_reference`` made from that key so the
+    gateway refunds (``refund_payment``'s ``reference``, its idempotency key) of two racing retries are one."""
     from .carts import _approve
     from .orders import get_order
 
@@ -285,12 +287,12 @@ def create_return(
     db.session.add(sale_return)
     db.session.flush()
 
-    _refund_electronic(sale_return, plan, actor)
+    _refund_electronic(sale_return, plan, actor, gateway_reference)
     _record(order, sale_return, order_lines, approver, actor)
     return sale_return
 
 
-def _refund_electronic(sale_return: Return, plan: list[tuple[Payment, int]], actor: Actor) -> None:
+def _refund_electronic(sale_return: Return, plan: list[tuple[Payment, int]], actor: Actor, gateway_reference: str | None) -> None:
     """Card and QR refunds through the payment gateway, last: every local write before could still refuse."""
     electronic = [(payment, refund) for (payment, _), refund in zip(plan, sale_return.refunds, strict=True) if payment.kind != "cash"]
     if not electronic:
@@ -299,7 +301,8 @@ def _refund_electronic(sale_return: Return, plan: list[tuple[Payment, int]], act
 
     for payment, refund in electronic:
         before = payment.refunded_amount
-        refund.gateway_refund_id = refund_payment(payment, refund.amount, f"{sale_return.public_id}-{refund.id}", actor)
+        reference = f"{gateway_reference}-{payment.public_id}" if gateway_reference else f"{sale_return.public_id}-{payment.public_id}"
+        refund.gateway_refund_id = refund_payment(payment, refund.amount, reference, actor)
         if payment.refunded_amount == before:  # refund_payment left the bookkeeping to its caller
             payment.refunded_amount = before + refund.amount
         elif payment.refunded_amount != before + refund.amount:

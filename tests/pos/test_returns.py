@@ -322,7 +322,7 @@ def test_a_split_tender_refunds_the_card_first_then_cash_and_neither_above_what_
     first = pos.create_return(order.public_id, [{"sku": "BEA-OS", "quantity": 2, "restock": True}], "", actor)
     db.session.commit()
     assert [(r.kind, r.amount) for r in first.refunds] == [("card", 5000)]
-    assert gateway == [{"payment": card.public_id, "amount": 5000, "reference": f"{first.public_id}-{first.refunds[0].id}"}]
+    assert gateway == [{"payment": card.public_id, "amount": 5000, "reference": f"{first.public_id}-{card.public_id}"}]
     assert first.refunds[0].gateway_refund_id == "re_test_1"
     second = pos.create_return(order.public_id, [{"sku": "JKT-M", "quantity": 1, "restock": True}], "", actor)
     db.session.commit()
@@ -334,6 +334,18 @@ def test_a_split_tender_refunds_the_card_first_then_cash_and_neither_above_what_
     assert report["card"]["sale_count"] == 1 and report["card"]["refund_count"] == 2
     assert report["cash"]["net"] == eur(0).to_dict()
     assert report["qr"]["sales"] == eur(0).to_dict()
+
+
+def test_a_card_only_refund_needs_no_open_shift(actor, shift, gateway):
+    order = sell(actor, [("BEA-OS", 1, 0)], card=2500)
+    pos.close_shift(shift, eur(100000), None, actor)
+    db.session.commit()
+    sale_return = pos.create_return(
+        order.public_id, [{"sku": "BEA-OS", "quantity": 1, "restock": True}], "", actor, register_code="T2", gateway_reference="rfd_abc"
+    )
+    db.session.commit()
+    assert [(r.kind, r.amount, r.shift_id) for r in sale_return.refunds] == [("card", 2500, None)]
+    assert gateway[0]["reference"] == f"rfd_abc-{order.payments[0].public_id}"
 
 
 def test_plan_refunds_puts_cards_first_and_never_above_what_a_tender_has_left():

@@ -7,6 +7,9 @@ A return needs an ``Idempotency-Key``: a retried request answers the first retur
 
 from __future__ import annotations
 
+import hashlib
+
+from flask import request
 from marshmallow import Schema, fields, validate
 
 import pos
@@ -88,8 +91,16 @@ class ReturnList(Schema):
 def create_return(data, order_id):
     """Take items of an order back (restocked, or kept off the shelf as damaged) and refund them to its tenders:
     card and QR first, then cash from an open shift's drawer."""
+    principal = current_principal()
+    key = hashlib.sha256(f"{principal.key}|{order_id}|{request.headers['Idempotency-Key']}".encode()).hexdigest()[:32]
     sale_return = pos.create_return(
-        order_id, data["lines"], data["reason"], current_principal().actor, approval=data.get("approval"), register_code=data["register"]
+        order_id,
+        data["lines"],
+        data["reason"],
+        principal.actor,
+        approval=data.get("approval"),
+        register_code=data["register"],
+        gateway_reference=f"rfd_{key}",
     )
     return pos.return_payload(sale_return)
 
