@@ -21,7 +21,7 @@ from core.actor import SYSTEM
 from core.audit import audit_entries
 from core.errors import InvalidTransition, ValidationError
 from core.outbox import OutboxEvent, new_id, register_endpoint
-from tests.concurrency import race
+from tests.concurrency import interleave, race, stock_consistency
 
 PIN = "2468"
 
@@ -446,3 +446,26 @@ def test_two_concurrent_returns_of_the_last_returnable_unit_refund_it_once(app, 
     db.session.rollback()
     assert count(pos.Return) == 1 and len(return_movements("JKT-L")) == 1
     assert pos.expected_cash(pos.get_shift(shift.public_id)) == cash_before - eur(12900)
+
+
+def test_a_return_and_a_checkout_meeting_on_one_stock_row_and_one_drawer_queue_instead_of_deadlocking(app, actor, shift, row_locks):
+    order = sell(actor, [("SOK-42", 1, 0)])
+    cart = pos.open_cart("S1", "T1", actor)
+    pos.add_line(cart.public_id, actor, sku="SOK-42")
+    db.session.commit()
+    order_id, cart_id, drawer = order.public_id, cart.public_id, pos.expected_cash(shift)
+
+    def give_back():
+        return pos.create_return(order_id, [{"sku": "SOK-42", "quantity": 1, "restock": True}], "", actor).public_id
+
+    def sell_again():
+        return pos.checkout(cart_id, [{"kind": "cash", "amount": eur(999)}], actor).public_id
+
+    # the return holds its order and the stock row (its second and third locking statements) when the checkout comes
+    result = interleave(app, give_back, sell_again, pause_after=3)
+    assert result.second_blocked, result.statements
+    assert [o.kind for o in result.outcomes] == ["ok", "ok"], result.outcomes
+    db.session.rollback()
+    assert stock_consistency() == []
+    assert pos.expected_cash(pos.get_shift(shift.public_id)) == drawer  # 9.99 refunded out, 9.99 sold in
+    assert on_hand("SOK-42") == 1000 - 1 + 1 - 1
