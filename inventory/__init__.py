@@ -41,7 +41,7 @@ from .reservations import (
     reservation_payload,
     reserve,
 )
-from .sales import sell_units, stock_explanation
+from .sales import restock_return, sell_units, stock_explanation
 from .stock import (
     count_location,
     get_location,
@@ -99,6 +99,7 @@ __all__ = [
     "release_reservation",
     "reservation_payload",
     "reserve",
+    "restock_return",
     "sell_units",
     "stock_explanation",
     "count_location",

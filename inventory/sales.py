@@ -1,9 +1,10 @@
 """Units leaving a store in a sale, and why a unit cannot be held.
 
-``sell_units`` is the till's one stock write: it consumes the sale's own holds (cart holds) and takes any
+``sell_units`` is the till's stock write for a sale: it consumes the sale's own holds (cart holds) and takes any
 unheld units, all or none, under the lock order of ``inventory/stock.py`` (reservation headers in id order,
 then stock rows in id order).  The caller (``pos.checkout``) locks its own document (the cart) before and the
-cash drawer after.
+cash drawer after.  ``restock_return`` puts returned units back on hand (a ``return`` ledger line) under the
+same lock order.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from core.db import db
 from core.errors import InsufficientStock, ValidationError
 from core.outbox import emit, preload_subscribers
 
-from .models import Reservation, ReservationLine, StockLevel
+from .models import Reservation, ReservationLine, StockLevel, Variant
 from .reservations import _load_lines, reservation_payload
-from .stock import Change, apply_changes, find_levels, get_location, get_variant
+from .stock import Change, apply_changes, find_levels, get_location, get_variant, lock_levels
 
 
 def sell_units(store: str, lines: list[dict], reference: str = "", reason: str = "sale", actor: Actor = SYSTEM) -> None:
@@ -123,3 +124,28 @@ def stock_explanation(store: str, sku: str) -> dict:
             for public_id, kind, reference, quantity, expires_at in rows
         ],
     }
+
+
+def restock_return(store: str, lines: list[dict], reference: str = "", actor: Actor = SYSTEM) -> dict[str, int]:
+    """Put returned units back on hand at ``store``: a ``return`` ledger line per SKU (``lines`` is
+    [{"sku", "quantity" >= 1}]; the same SKU twice adds up), all lines or none.  Answers the new on hand by SKU.
+
+    Only units fit to sell again come here: damaged ones stay off the ledger.  A SKU never stocked at the store
+    gets its stock row (inserted before any row is locked).  Locks the stock rows in id order (step 2 of the lock
+    order of ``inventory/stock.py``); the caller (``pos.returns``) locks its order before and the cash drawer after.
+    Raises ValidationError naming ``lines.N.sku`` or ``lines.N.quantity``."""
+    if not lines:
+        raise ValidationError("a return to stock needs at least one line", field="lines")
+    location = get_location(store)
+    wanted: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise ValidationError("a quantity is a whole number of at least 1", field=f"lines.{index}.quantity")
+        get_variant(line.get("sku"), field=f"lines.{index}.sku")
+        wanted[line["sku"]] = wanted.get(line["sku"], 0) + quantity
+    variant_ids = dict(db.session.execute(select(Variant.sku, Variant.id).where(Variant.sku.in_(sorted(wanted)))).all())
+    levels = lock_levels([(variant_ids[sku], location.id) for sku in wanted], create=True)
+    changes = [Change(levels[(variant_ids[sku], location.id)].id, sku, on_hand=quantity, kind="return") for sku, quantity in wanted.items()]
+    done = apply_changes(changes, location.code, reason=f"return {reference}".strip(), reference=reference, actor=actor)
+    return {change.sku: done[change.level_id][0] for change in changes}

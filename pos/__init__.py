@@ -86,6 +86,17 @@ from .pricing import (
 )
 from .promotions import PromoUsedUp, create_promo, find_promo, normalise_promo_code, redeem_promo
 from .promotions_models import PROMO_KINDS, PromoCode
+from .return_models import REFUND_KINDS, Refund, Return, ReturnLine
+from .returns import (
+    NotReturnable,
+    RefundExceedsPayments,
+    create_return,
+    line_refund,
+    list_returns,
+    plan_refunds,
+    return_payload,
+    returnable_quantities,
+)
 from .settings import DEFAULTS as STORE_DEFAULTS
 from .settings import configure_store, store_settings
 from .shift_models import MOVEMENT_KINDS, SHIFT_STATUSES, CashMovement, Register, Shift
@@ -199,6 +210,19 @@ __all__ = [
     "pickup_payload",
     "pickups_due",
     "refuse",
+    # --- returns and refunds ---
+    "REFUND_KINDS",
+    "Refund",
+    "Return",
+    "ReturnLine",
+    "NotReturnable",
+    "RefundExceedsPayments",
+    "create_return",
+    "line_refund",
+    "list_returns",
+    "plan_refunds",
+    "return_payload",
+    "returnable_quantities",
     "STORE_DEFAULTS",
     "configure_store",
     "store_settings",

@@ -197,12 +197,26 @@ def _customer(customer_id: str) -> Customer:
 
 
 def abandon_cart(cart, actor: Actor) -> Cart:
-    """Give a cart up: every hold is released and the cart is ``abandoned`` (an abandoned cart answers unchanged)."""
+    """Give a cart up: every hold is released and the cart is ``abandoned`` (an abandoned cart answers unchanged).
+    A cart that had lines is a void: the audit log gets a ``void`` entry with its lines and total."""
     cart = get_cart(cart if isinstance(cart, str) else cart.public_id, lock=True)
     if cart.status == "abandoned":
         return cart
     if cart.status != "open":
         raise InvalidTransition(f"cart {cart.public_id} is {cart.status.replace('_', ' ')}", {"status": cart.status})
+    if cart.lines:
+        totals = price(cart)
+        record_audit(
+            "void",
+            actor,
+            "cart",
+            cart.public_id,
+            {
+                "store": cart.location.code,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in cart.lines],
+                "total": Money(totals.total, cart.currency).to_dict(),
+            },
+        )
     for line in cart.lines:
         _release(line, actor)
     cart.status = "abandoned"

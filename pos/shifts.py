@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 import inventory
@@ -28,6 +28,8 @@ from core.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from core.money import Money
 from core.outbox import new_id
 
+from .order_models import Order, Payment
+from .return_models import Refund
 from .shift_models import MOVEMENT_KINDS, CashMovement, Register, Shift
 
 REGISTER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
@@ -497,13 +499,41 @@ def shift_movements(shift) -> list[CashMovement]:
     return list(db.session.scalars(select(CashMovement).where(CashMovement.shift_id == shift.id).order_by(CashMovement.id)))
 
 
+def _electronic_tenders(shift: Shift) -> dict[str, dict[str, int]]:
+    """Card and QR sales of the shift (succeeded payments of the orders sold in it: its own orders, and the
+    card-only orders of its register while it was open) and the card and QR refunds recorded in it."""
+    window = [Order.shift_id.is_(None), Order.register_id == shift.register_id, Order.created_at >= shift.opened_at]
+    if shift.closed_at is not None:
+        window.append(Order.created_at <= shift.closed_at)
+    sold_in_shift = or_(Order.shift_id == shift.id, and_(*window))
+    sales = db.session.execute(
+        select(Payment.kind, func.coalesce(func.sum(Payment.amount), 0), func.count(Payment.id))
+        .join(Order, Order.id == Payment.order_id)
+        .where(sold_in_shift, Payment.kind.in_(("card", "qr")), Payment.status == "succeeded", Payment.currency == shift.currency)
+        .group_by(Payment.kind)
+    ).all()
+    refunds = db.session.execute(
+        select(Refund.kind, func.coalesce(func.sum(Refund.amount), 0), func.count(Refund.id))
+        .where(Refund.shift_id == shift.id, Refund.kind.in_(("card", "qr")))
+        .group_by(Refund.kind)
+    ).all()
+    tenders = {kind: {"sales": 0, "sale_count": 0, "refunds": 0, "refund_count": 0} for kind in ("card", "qr")}
+    for kind, amount, count in sales:
+        tenders[kind]["sales"], tenders[kind]["sale_count"] = int(amount), count
+    for kind, amount, count in refunds:
+        tenders[kind]["refunds"], tenders[kind]["refund_count"] = int(amount), count
+    return tenders
+
+
 def shift_report(shift) -> dict:
     """The end-of-shift (end-of-day) report: the shift, then what moved the drawer — opening float, cash
     sales (tendered, change given, net), cash refunds, cash in, cash out (positive amounts) — and
     ``expected = opening_float + cash_sales - cash_refunds + cash_in - cash_out``, counted and variance
-    (None while open).  ``tenders`` totals sales and refunds per tender: only ``cash`` so far; card and
-    pay-by-QR tenders add their own entries there (they do not change the expected cash).  ``movements``
-    lists every movement, oldest first."""
+    (None while open).  ``tenders`` has ``cash``, ``card`` and ``qr``, each with sales, refunds, net and their
+    counts: cash from the drawer's movements; card and QR from the succeeded payments of the orders sold in the
+    shift (its own orders, and card-only orders of its register while it was open) and the card and QR refunds
+    recorded in it.  Expected against counted is cash only: card and QR money is settled by the gateway, never in
+    the drawer.  ``movements`` lists every movement, oldest first."""
     shift = _resolve(shift)
     movements = shift_movements(shift)
     sums = dict.fromkeys(MOVEMENT_KINDS, 0)
@@ -519,6 +549,23 @@ def shift_report(shift) -> dict:
     if shift.status == "closed":
         expected = shift.expected_amount
     money = lambda amount: _money_dict(shift, amount)  # noqa: E731
+    tenders = {
+        "cash": {
+            "sales": money(net_sales),
+            "refunds": money(-sums["refund"]),
+            "net": money(net_sales + sums["refund"]),
+            "sale_count": sale_count,
+            "refund_count": refund_count,
+        }
+    }
+    for kind, figures in _electronic_tenders(shift).items():
+        tenders[kind] = {
+            "sales": money(figures["sales"]),
+            "refunds": money(figures["refunds"]),
+            "net": money(figures["sales"] - figures["refunds"]),
+            "sale_count": figures["sale_count"],
+            "refund_count": figures["refund_count"],
+        }
     return {
         "shift": shift_payload(shift),
         "currency": shift.currency,
@@ -533,14 +580,6 @@ def shift_report(shift) -> dict:
         "counted": money(shift.counted_amount),
         "variance": money(shift.variance_amount),
         "counted_by_denomination": shift.counted_by_denomination,
-        "tenders": {
-            "cash": {
-                "sales": money(net_sales),
-                "refunds": money(-sums["refund"]),
-                "net": money(net_sales + sums["refund"]),
-                "sale_count": sale_count,
-                "refund_count": refund_count,
-            }
-        },
+        "tenders": tenders,
         "movements": [movement_payload(movement, shift.currency) for movement in movements],
     }

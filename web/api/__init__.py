@@ -11,6 +11,7 @@ from . import (
     outreach,
     payments,
     pickups,
+    returns,
     shifts,
     staff,
     stock,
@@ -25,3 +26,4 @@ BLUEPRINTS += [tasks.blp, outreach.blp]  # clienteling: tasks, outreach, feedbac
 BLUEPRINTS += [shifts.blp, carts.blp, orders.blp]
 BLUEPRINTS += [payments.blp]
 BLUEPRINTS += [pickups.blp, endless_aisle.blp]  # click-and-collect, the endless aisle
+BLUEPRINTS += [returns.blp]

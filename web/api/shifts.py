@@ -162,7 +162,14 @@ class CashTenderOut(Schema):
 
 
 class TendersOut(Schema):
-    cash = fields.Nested(CashTenderOut)
+    cash = fields.Nested(CashTenderOut, metadata={"description": "from the drawer's movements: this is what expected and counted compare"})
+    card = fields.Nested(
+        CashTenderOut,
+        metadata={
+            "description": "succeeded card payments of the orders sold in the shift, card refunds recorded in it (settled by the gateway, not in the drawer)"
+        },
+    )
+    qr = fields.Nested(CashTenderOut, metadata={"description": "the same for pay-by-QR"})
 
 
 class ShiftReportOut(Schema):
@@ -179,7 +186,10 @@ class ShiftReportOut(Schema):
     counted = fields.Nested(MoneyOut, allow_none=True)
     variance = fields.Nested(MoneyOut, allow_none=True)
     counted_by_denomination = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
-    tenders = fields.Nested(TendersOut, metadata={"description": "sales and refunds per tender (cash so far; card tenders add theirs)"})
+    tenders = fields.Nested(
+        TendersOut,
+        metadata={"description": "sales, refunds and net per tender; expected against counted is cash only (cards are settled by the gateway)"},
+    )
     movements = fields.List(fields.Nested(CashMovementOut))
 
 
@@ -305,7 +315,8 @@ def report_csv(report: dict) -> str:
     for tender, totals in report["tenders"].items():
         for name in ("sales", "refunds", "net"):
             amount, minor = _csv_amount(totals[name])
-            writer.writerow([f"tender.{tender}.{name}", amount, minor, currency, ""])
+            count = {"sales": totals["sale_count"], "refunds": totals["refund_count"]}.get(name)
+            writer.writerow([f"tender.{tender}.{name}", amount, minor, currency, "" if count is None else f"count: {count}"])
     for label, count in (report["counted_by_denomination"] or {}).items():
         value = Money.parse_decimal(label, currency)
         amount, minor = _csv_amount((value * count).to_dict())
