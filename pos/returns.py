@@ -17,8 +17,9 @@ currency with cash rounding (CHF to 0.05) the cash part is rounded to the coins,
 when the last units of an order come back every tender gets all it has left, so a wholly returned order has refunded
 exactly what was paid.
 
-Cash comes from the drawer of an open shift: the shift the order was sold in when it is still open, else the open
-shift of the register given (the tablet doing the return), else the open shift of the order's register;
+Cash comes from the drawer of an open shift: the register given (the tablet doing the return: the cash leaves that
+drawer, so each drawer's count stays right), else the shift the order was sold in when it is still open, else the
+open shift of the order's register;
 ``no_open_shift`` (409) when there is none.  Card and QR refunds go through ``pos.payments.refund_payment``, after
 every local write that could refuse, so a refusal never leaves a gateway refund behind.
 
@@ -187,13 +188,15 @@ def _match(order_lines: list[OrderLine], wanted: list[dict]) -> list[tuple[dict,
 
 
 def _refund_shift(order: Order, register_code: str | None) -> Shift | None:
-    """The open shift a refund is recorded in (see the module docstring); None when there is none."""
+    """The open shift a cash refund comes out of: the register the refund is made at (the tablet's, where the cash
+    leaves a drawer), else the shift the order was sold in if it is still open, else its register's open shift.
+    None when there is none."""
+    if register_code:
+        return find_open_shift(order.location.code, register_code)
     if order.shift_id:
         sold_in = db.session.get(Shift, order.shift_id)
         if sold_in is not None and sold_in.status == "open":
             return sold_in
-    if register_code:
-        return find_open_shift(order.location.code, register_code)
     return db.session.scalar(select(Shift).where(Shift.register_id == order.register_id, Shift.status == "open"))
 
 

@@ -4,9 +4,6 @@ audit log and ``order.refunded``; under concurrency, the last returnable unit co
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,11 +13,11 @@ import inventory
 import pos
 from accounts import create_staff, set_staff_pin
 from clienteling import CustomerEvent, create_customer, lifetime_value
-from core import Money, clock, db
+from core import Money, db
 from core.actor import SYSTEM
 from core.audit import audit_entries
 from core.errors import InvalidTransition, ValidationError
-from core.outbox import OutboxEvent, new_id, register_endpoint
+from core.outbox import OutboxEvent, register_endpoint
 from tests.concurrency import interleave, race, stock_consistency
 
 PIN = "2468"
@@ -59,10 +56,32 @@ def shift(actor):
     return opened
 
 
+class RecordingGateway(pos.DevelopmentGateway):
+    """The development gateway, remembering every refund it was asked for (payment, amount, our reference)."""
+
+    def __init__(self):
+        super().__init__("/pay")
+        self.calls: list[dict] = []
+
+    def refund(self, payment_id, amount, *, reason, idempotency_key) -> str:
+        refund_id = super().refund(payment_id, amount, reason=reason, idempotency_key=idempotency_key)
+        payment = db.session.scalar(select(pos.Payment).where(pos.Payment.gateway_payment_id == payment_id))
+        self.calls.append({"payment": payment.public_id, "amount": amount, "reference": reason, "id": refund_id})
+        return refund_id
+
+
+@pytest.fixture
+def gateway():
+    """The real ``pos.payments`` over a recording development gateway: what the refunds asked of it."""
+    recording = RecordingGateway()
+    previous = pos.use_gateway(recording)
+    yield recording
+    pos.use_gateway(previous)
+
+
 def sell(actor, lines, card: int = 0, customer_id=None, basket_discount=None, register="T1") -> pos.Order:
     """A completed order of ``lines`` ([(sku, quantity, line discount in minor units or 0)]): cash for all of it, or
-    ``card`` minor units by card and the rest in cash.  The card payment is written here as the gateway would confirm
-    it (``pos.payments`` is another module's), then the order completes as on the gateway's confirmation."""
+    ``card`` minor units by card on the register's simulated reader (approved there) and the rest in cash."""
     cart = pos.open_cart("S1", register, actor, customer_id)
     for sku, quantity, discount in lines:
         cart, line = pos.add_line(cart.public_id, actor, sku=sku, quantity=quantity)
@@ -74,41 +93,16 @@ def sell(actor, lines, card: int = 0, customer_id=None, basket_discount=None, re
     tenders = [{"kind": "card", "amount": eur(card)}] if card else []
     if total > card:
         tenders.append({"kind": "cash", "amount": eur(total - card)})
-    order = pos.checkout(cart.public_id, tenders, actor)
-    if card:
-        order.payments.append(
-            pos.Payment(
-                public_id=new_id("pay"),
-                kind="card",
-                status="succeeded",
-                amount=card,
-                currency="EUR",
-                gateway="development",
-                card_brand="visa",
-                card_last4="4242",
-                confirmed_at=clock.now(),
-            )
-        )
-        db.session.flush()
-        pos.complete_paid_order(order, actor)
+    order = pos.checkout_and_pay(cart.public_id, tenders, actor)
     db.session.commit()
+    if card:
+        gateway = pos.current_gateway()
+        (pending,) = [payment for payment in order.payments if payment.kind == "card"]
+        pos.handle_gateway_event(gateway.simulate(pending, "approve"), gateway, actor)
+        db.session.commit()
+        db.session.refresh(order)
     assert order.status == "completed"
     return order
-
-
-@pytest.fixture
-def gateway(monkeypatch):
-    """A stand-in for ``pos.payments.refund_payment`` (written by another module): records each call."""
-    calls = []
-
-    def refund_payment(payment, amount: int, reference: str, actor) -> str:
-        calls.append({"payment": payment.public_id, "amount": amount, "reference": reference})
-        return f"re_test_{len(calls)}"
-
-    module = types.ModuleType("pos.payments")
-    module.refund_payment = refund_payment
-    monkeypatch.setitem(sys.modules, "pos.payments", module)
-    return calls
 
 
 def on_hand(sku: str, store: str = "S1") -> int:
@@ -259,13 +253,22 @@ def test_a_cash_refund_without_an_open_shift_is_no_open_shift_and_another_regist
     assert sale_return.refunds[0].shift_id == other.id
 
 
-def test_the_sales_own_open_shift_pays_the_refund(actor, shift):
-    order = sell(actor, [("BEA-OS", 1, 0)])
+def test_the_cash_leaves_the_drawer_of_the_register_doing_the_return(actor, shift):
+    order = sell(actor, [("BEA-OS", 1, 0)])  # sold on T1
     other = pos.open_shift("S1", "T2", eur(5000), actor)
     db.session.commit()
     pos.create_return(order.public_id, [{"sku": "BEA-OS", "quantity": 1, "restock": True}], "", actor, register_code="T2")
     db.session.commit()
-    assert pos.expected_cash(shift) == eur(100000) and pos.expected_cash(other) == eur(5000)
+    assert pos.expected_cash(shift) == eur(100000 + 2500) and pos.expected_cash(other) == eur(5000 - 2500)
+
+
+def test_without_a_register_the_sales_own_open_shift_pays_the_refund(actor, shift):
+    order = sell(actor, [("BEA-OS", 1, 0)])
+    pos.open_shift("S1", "T2", eur(5000), actor)
+    db.session.commit()
+    pos.create_return(order.public_id, [{"sku": "BEA-OS", "quantity": 1, "restock": True}], "", actor)
+    db.session.commit()
+    assert pos.expected_cash(shift) == eur(100000)
 
 
 def test_a_drawer_short_of_the_refund_refuses_it(actor):
@@ -322,8 +325,8 @@ def test_a_split_tender_refunds_the_card_first_then_cash_and_neither_above_what_
     first = pos.create_return(order.public_id, [{"sku": "BEA-OS", "quantity": 2, "restock": True}], "", actor)
     db.session.commit()
     assert [(r.kind, r.amount) for r in first.refunds] == [("card", 5000)]
-    assert gateway == [{"payment": card.public_id, "amount": 5000, "reference": f"{first.public_id}-{card.public_id}"}]
-    assert first.refunds[0].gateway_refund_id == "re_test_1"
+    assert [(c["payment"], c["amount"], c["reference"]) for c in gateway.calls] == [(card.public_id, 5000, f"{first.public_id}-{card.public_id}")]
+    assert first.refunds[0].gateway_refund_id == gateway.calls[0]["id"]
     second = pos.create_return(order.public_id, [{"sku": "JKT-M", "quantity": 1, "restock": True}], "", actor)
     db.session.commit()
     assert [(r.kind, r.amount) for r in second.refunds] == [("card", 5000), ("cash", 7900)]
@@ -345,7 +348,7 @@ def test_a_card_only_refund_needs_no_open_shift(actor, shift, gateway):
     )
     db.session.commit()
     assert [(r.kind, r.amount, r.shift_id) for r in sale_return.refunds] == [("card", 2500, None)]
-    assert gateway[0]["reference"] == f"rfd_abc-{order.payments[0].public_id}"
+    assert gateway.calls[0]["reference"] == f"rfd_abc-{order.payments[0].public_id}"
 
 
 def test_plan_refunds_puts_cards_first_and_never_above_what_a_tender_has_left():
