@@ -30,13 +30,13 @@ def sell_units(store: str, lines: list[dict], reference: str = "", reason: str =
     (reserved and on hand both go down) and the reservation becomes ``committed``.  A line without a live hold
     takes units that are available (on hand less every hold).  Raises InsufficientStock listing every short line
     with what was requested and what this sale could have (available plus its own holds); nothing is changed then.
-    Locks the reservations (headers, in id order), then the stock rows in id order.
+    Locks the reservations (headers, in id order), then reads the stock rows' numbers, then locks the stock rows in
+    id order.
     """
     if not lines:
         raise ValidationError("a sale needs at least one line", field="lines")
     preload_subscribers()
     db.session.flush()
-    location_id, found = find_levels(store, [line["sku"] for line in lines])
     public_ids = sorted({line["reservation"] for line in lines if line.get("reservation")})
     reservations = []
     if public_ids:
@@ -49,6 +49,9 @@ def sell_units(store: str, lines: list[dict], reference: str = "", reason: str =
                 .execution_options(populate_existing=True)
             )
         )
+    # read after the headers are locked: a hold expired or released while this sale waited for its header has
+    # given its units back, and the numbers must say so (read before, they would still count them as held)
+    location_id, found = find_levels(store, [line["sku"] for line in lines])
     live = [r for r in reservations if r.status == "held" and r.location_id == location_id]
     held_lines = _load_lines(live)
     held_by_row: dict[int, int] = {}
