@@ -13,13 +13,17 @@ serves it (``'web:create_app()'``, ``RATELIMIT_ENABLED=false``, the same worker 
 
 1. ``/healthz`` from the same 16 client threads (keep-alive connections), before and after the sales:
    req/s, p50, p99 — the server's floor in the same run.
-2. Sales: each of the 16 tablets, with its own staff token (``POST /api/v1/staff/tokens``) and its own
+2. Sales, closed loop: each of the 16 tablets, with its own staff token (``POST /api/v1/staff/tokens``) and its own
    register, loops: ``POST /carts``, 5 × ``POST /carts/{id}/lines`` (5 different random SKUs, each held
    for the cart), ``POST /carts/{id}/checkout`` paid in cash (the total rounded up to 10.00, so there is
    change) with a fresh ``Idempotency-Key``.  After a warm-up, for the measured seconds: sales/s, the
    checkout request's p50/p90/p99 (target p99 < 100 ms) and, separately, the whole sale's (7 requests);
-   CPU per sale (gunicorn and its PostgreSQL backends).  Afterwards the database must agree: the sales
-   answered 201 are completed orders, every stock row's on hand equals its ledger.
+   CPU per sale (gunicorn and its PostgreSQL backends).  No pause between requests: 16 requests always in
+   flight on the server, so by Little's law latency = 16 / throughput — this measures capacity.  Then
+   *paced* (``--paced-seconds 60 --think-ms 1000``): the same tablets with an associate's pace, a random
+   0.5–1.5 s between two taps, which is what the checkout request's latency is in a store (the think time is
+   not counted in the sale's figure).  Afterwards the database must agree: the sales answered 201 are
+   completed orders, every stock row's on hand equals its ledger.
 3. The race: 64 carts with one ``CKB-LAST`` each, scanned while none was on record (so unheld), then 10
    units counted in; 64 checkouts released together (a barrier, each on its own connected socket).
    Exactly 10 must answer 201 and 54 ``409 insufficient_stock``; afterwards on hand 0, reserved 0, 10
@@ -165,29 +169,39 @@ class Tablet:
         data = answer.read()
         return answer.status, (json.loads(data) if data and answer.getheader("Content-Type", "").startswith("application/json") else {})
 
-    def sell(self, rng: random.Random) -> dict:
-        """One whole sale; answers the latency of each step and of the whole in seconds."""
-        started = time.perf_counter()
-        status, cart = self.call("POST", "/api/v1/carts", {"store": STORE, "register": self.register})
+    def sell(self, rng: random.Random, think: float = 0.0) -> dict:
+        """One whole sale; answers the checkout request's latency and the sale's (the sum of its 7 requests'
+        latencies: with ``think`` seconds between two taps, the associate's pace, that time is not counted)."""
+        spent = 0.0
+
+        def step(*args, **kwargs):
+            nonlocal spent
+            if think and spent:
+                time.sleep(think * rng.uniform(0.5, 1.5))
+            started = time.perf_counter()
+            answer = self.call(*args, **kwargs)
+            spent += time.perf_counter() - started
+            return answer
+
+        status, cart = step("POST", "/api/v1/carts", {"store": STORE, "register": self.register})
         if status != 201:
             return {"error": f"cart {status} {cart}"}
         for sku in rng.sample(SKUS, LINES_PER_CART):
-            status, cart = self.call("POST", f"/api/v1/carts/{cart['id']}/lines", {"sku": sku, "quantity": 1})
+            status, cart = step("POST", f"/api/v1/carts/{cart['id']}/lines", {"sku": sku, "quantity": 1})
             if status != 201:
                 return {"error": f"line {status} {cart}"}
         total = cart["totals"]["total"]["amount"]
         tendered = -(-total // 1000) * 1000 + (1000 if total % 1000 == 0 else 0)
-        checkout_started = time.perf_counter()
-        status, order = self.call(
+        before = spent
+        status, order = step(
             "POST",
             f"/api/v1/carts/{cart['id']}/checkout",
             {"tenders": [{"kind": "cash", "amount": {"amount": tendered, "currency": "EUR"}}]},
             key=uuid.uuid4().hex,
         )
-        ended = time.perf_counter()
         if status != 201 or order.get("status") != "completed":
             return {"error": f"checkout {status} {order}"}
-        return {"sale": ended - started, "checkout": ended - checkout_started, "order": order["id"], "change": order["tenders"][0].get("change")}
+        return {"sale": spent, "checkout": spent - before, "order": order["id"], "change": order["tenders"][0].get("change")}
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -233,7 +247,7 @@ def healthz(server, tablets: list[Tablet], seconds: float) -> dict:
     return {"requests": len(latencies), "rps": round(len(latencies) / wall, 1), "statuses": dict(statuses), **summary(latencies)}
 
 
-def sales(server, tablets: list[Tablet], warmup: float, seconds: float) -> dict:
+def sales(server, tablets: list[Tablet], warmup: float, seconds: float, think: float = 0.0) -> dict:
     def run(duration: float, meter=None) -> tuple[list[dict], float, dict | None]:
         results: list[dict] = []
         lock = threading.Lock()
@@ -243,7 +257,7 @@ def sales(server, tablets: list[Tablet], warmup: float, seconds: float) -> dict:
             rng = random.Random(index * 7919 + int(duration))
             mine = []
             while time.perf_counter() < deadline:
-                mine.append(tablet.sell(rng))
+                mine.append(tablet.sell(rng, think))
             with lock:
                 results.extend(mine)
 
@@ -266,6 +280,7 @@ def sales(server, tablets: list[Tablet], warmup: float, seconds: float) -> dict:
     checkout = [r["checkout"] for r in done]
     return {
         "tablets": len(tablets),
+        "think_ms": round(think * 1000),
         "seconds": round(wall, 2),
         "sales": len(done),
         "errors": len(errors),
@@ -470,8 +485,19 @@ def render(results: dict) -> str:
         f"sales: {s['sales_per_second']} sales/s ({s['sales']} 5-line cash sales in {s['seconds']} s, {s['tablets']} tablets; errors {s['errors']})",
         f"checkout request: p50 {co['p50_ms']} ms, p90 {co['p90_ms']} ms, p99 {co['p99_ms']} ms, max {co['max_ms']} ms; "
         f"target p99 < {TARGET_P99_MS:.0f} ms: {'met' if s['target_p99_met'] else 'MISSED'}",
-        f"whole sale ({s['requests_per_sale']} requests: cart, 5 lines, checkout): p50 {whole['p50_ms']} ms, p90 {whole['p90_ms']} ms, p99 {whole['p99_ms']} ms",
+        f"whole sale ({s['requests_per_sale']} requests back to back: cart, 5 lines, checkout): p50 {whole['p50_ms']} ms, p90 {whole['p90_ms']} ms, p99 {whole['p99_ms']} ms",
         f"CPU per sale: app {s['app_cpu_ms_per_sale']} ms, PostgreSQL {s['db_cpu_ms_per_sale']} ms",
+    ]
+    p = results.get("paced")
+    if p:
+        lines += [
+            f"paced ({p['tablets']} tablets, a tap every {p['think_ms']} ms on average, {p['seconds']} s): {p['sales_per_second']} sales/s, "
+            f"{p['sales']} sales, errors {p['errors']}; checkout request p50 {p['checkout']['p50_ms']} ms, p90 {p['checkout']['p90_ms']} ms, "
+            f"p99 {p['checkout']['p99_ms']} ms ({'met' if p['target_p99_met'] else 'MISSED'}); the sale's 7 requests together p50 "
+            f"{p['whole_sale']['p50_ms']} ms, p99 {p['whole_sale']['p99_ms']} ms; CPU per sale app {p['app_cpu_ms_per_sale']} ms, "
+            f"PostgreSQL {p['db_cpu_ms_per_sale']} ms",
+        ]
+    lines += [
         f"afterwards: {c['orders_completed']} of {c['orders_answered']} answered sales are completed orders; "
         f"stock rows whose on hand differs from the ledger: {c['ledger_mismatches']}; rows below zero: {c['negative_rows']}",
         "",
@@ -486,7 +512,15 @@ def render(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(server_settings: ServerSettings, tablets: int, duration: float, warmup: float, healthz_seconds: float) -> dict:
+def run(
+    server_settings: ServerSettings,
+    tablets: int,
+    duration: float,
+    warmup: float,
+    healthz_seconds: float,
+    paced_seconds: float = 0,
+    think_ms: int = 1000,
+) -> dict:
     log(f"database {common.BENCH_DB}: migrating and seeding")
     ensure_database()
     seeded = seed(tablets)
@@ -501,7 +535,13 @@ def run(server_settings: ServerSettings, tablets: int, duration: float, warmup: 
         results["sales"] = sales(server, clients, warmup, duration)
         log(f"sales: {results['sales']['sales_per_second']} sales/s, checkout p99 {results['sales']['checkout']['p99_ms']} ms")
         results["healthz_after"] = healthz(server, clients, healthz_seconds)
-        results["consistency"] = consistency(results["sales"].pop("order_ids"))
+        order_ids = results["sales"].pop("order_ids")
+        if paced_seconds:
+            log(f"paced sales: {tablets} tablets, {think_ms} ms between taps, {paced_seconds} s")
+            results["paced"] = sales(server, clients, 2, paced_seconds, think=think_ms / 1000)
+            order_ids += results["paced"].pop("order_ids")
+            log(f"paced sales: {results['paced']['sales_per_second']} sales/s, checkout p99 {results['paced']['checkout']['p99_ms']} ms")
+        results["consistency"] = consistency(order_ids)
         log("the race: 64 checkouts, 10 units")
         results["race"] = the_race(server, clients, seeded["api_key"])
         log(f"the race: {results['race']['statuses']} exactly ten: {results['race']['exactly_ten']}")
@@ -516,6 +556,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "20")))
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", "5")))
     parser.add_argument("--healthz-seconds", type=float, default=5)
+    parser.add_argument("--paced-seconds", type=float, default=60, help="then the same tablets at an associate's pace (0: skip)")
+    parser.add_argument("--think-ms", type=int, default=1000, help="the pace: mean time between two taps on a tablet")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--worker-class", default=None)
@@ -527,7 +569,7 @@ def main() -> None:
             setattr(server_settings, name, getattr(args, name))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     with common.exclusive("checkout"):
-        results = run(server_settings, args.tablets, args.duration, args.warmup, args.healthz_seconds)
+        results = run(server_settings, args.tablets, args.duration, args.warmup, args.healthz_seconds, args.paced_seconds, args.think_ms)
     text = render(results)
     (RESULTS_DIR / "checkout.txt").write_text(text)
     (RESULTS_DIR / "checkout.json").write_text(json.dumps(results, indent=2))
