@@ -8,7 +8,7 @@ cash drawer after.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core import clock
 from core.actor import SYSTEM, Actor
@@ -23,7 +23,8 @@ from .stock import Change, apply_changes, find_levels, get_location, get_variant
 
 def sell_units(store: str, lines: list[dict], reference: str = "", reason: str = "sale", actor: Actor = SYSTEM) -> None:
     """Sell ``lines`` ([{"sku", "quantity", "reservation": public id or None}]) at ``store``: a ``sale`` ledger line
-    per SKU, all lines or none.
+    per SKU, all lines or none.  A caller that has the hold's row id may give ``"reservation_id"`` instead of its
+    public id (the till does: it saves reading the public ids first).
 
     A line's ``reservation`` is its own hold (a cart hold at this store): while it is held — even past its expiry,
     as long as nobody has released it, the units are still set aside for this sale — its units are consumed
@@ -38,12 +39,13 @@ def sell_units(store: str, lines: list[dict], reference: str = "", reason: str =
     preload_subscribers()
     db.session.flush()
     public_ids = sorted({line["reservation"] for line in lines if line.get("reservation")})
+    ids = sorted({line["reservation_id"] for line in lines if line.get("reservation_id")})
     reservations = []
-    if public_ids:
+    if public_ids or ids:
         reservations = list(
             db.session.scalars(
                 select(Reservation)
-                .where(Reservation.public_id.in_(public_ids))
+                .where(or_(Reservation.public_id.in_(public_ids), Reservation.id.in_(ids)))
                 .order_by(Reservation.id)
                 .with_for_update(of=Reservation)
                 .execution_options(populate_existing=True)

@@ -222,16 +222,8 @@ def _create_order(cart: Cart, totals: CartTotals, shift, actor: Actor, rounding:
 
 def _take_stock(cart: Cart, order: Order, actor: Actor) -> None:
     """Sell the take-now lines here (consuming the cart's holds) and hold the endless-aisle lines where they come from."""
-    held = {
-        r.id: r.public_id
-        for r in db.session.scalars(
-            select(inventory.Reservation).where(inventory.Reservation.id.in_([ln.reservation_id for ln in cart.lines if ln.reservation_id]))
-        )
-    }
     take_now = [
-        {"sku": line.sku, "quantity": line.quantity, "reservation": held.get(line.reservation_id)}
-        for line in cart.lines
-        if line.fulfilment == "take_now"
+        {"sku": line.sku, "quantity": line.quantity, "reservation_id": line.reservation_id} for line in cart.lines if line.fulfilment == "take_now"
     ]
     if take_now:
         inventory.sell_units(cart.location.code, take_now, reference=order.number, reason=f"sale {order.number}", actor=actor)
