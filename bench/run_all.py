@@ -7,7 +7,8 @@
 Steps: generate the dataset when the bench database is missing or incomplete
 (bench/generate.py); the availability benchmark (bench/availability.py: Shelfside, the same SQL
 through plain psycopg, the trivial endpoint); the contention
-benchmark with its oversell check (bench/contention.py); the in-process request profile
+benchmark with its oversell check (bench/contention.py); the checkout benchmark (bench/checkout.py,
+its own database); the in-process request profile
 (bench/profile_requests.py).  Raw results go to bench/results/ (JSON, wrk outputs, server
 logs); the figures, the date, the machine and the gunicorn settings go to docs/benchmarks.md.
 Everything below the analysis marker in docs/benchmarks.md is hand-written and kept.
@@ -56,6 +57,55 @@ def run_profile() -> dict:
         stderr=subprocess.DEVNULL,
     )
     return json.loads(out.read_text())
+
+
+def run_checkout() -> dict:
+    """bench/checkout.py in its own process: it works on its own database (``BENCH_CHECKOUT_DB``), which it
+    selects through the environment when imported; the bench lock held here is inherited (BENCH_LOCK_HELD)."""
+    out = RESULTS_DIR / "checkout.json"
+    subprocess.run([common.PYTHON, str(common.BENCH_DIR / "checkout.py"), "--json", str(out)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def render_checkout(co: dict) -> list[str]:
+    s, r, c = co["sales"], co["race"], co["consistency"]
+    h1, h2 = co["healthz_before"], co["healthz_after"]
+    lines = [
+        "## Checkout — 5-line cash sales from 16 tablets, and 64 checkouts of 10 units",
+        "",
+        f"`bench/checkout.py` (its own database; code `{co['revision']}`): each tablet has its own staff token and register with an open",
+        "shift, opens a cart, adds 5 random SKUs (each held) and checks out in cash with an `Idempotency-Key`, over HTTP",
+        "(gunicorn as above, Python client threads on the same machine).  *Closed loop*: no pause between requests (capacity;",
+        f"latency = {s['tablets']} / throughput).  *Paced*: a random 0.5–1.5 s between two taps, an associate's pace.",
+        "",
+        "| run | sales/s | checkout p50 ms | checkout p90 ms | checkout p99 ms | sale p50 ms | sale p99 ms | app CPU ms/sale | DB CPU ms/sale | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, run in (("closed loop", s), ("paced", co.get("paced"))):
+        if run:
+            lines.append(
+                f"| {label} | {run['sales_per_second']} | {run['checkout']['p50_ms']} | {run['checkout']['p90_ms']} | {run['checkout']['p99_ms']} | "
+                f"{run['whole_sale']['p50_ms']} | {run['whole_sale']['p99_ms']} | {run['app_cpu_ms_per_sale']} | {run['db_cpu_ms_per_sale']} | {run['errors']} |"
+            )
+    paced = co.get("paced") or s
+    lines += [
+        "",
+        f"`/healthz` from the same {s['tablets']} clients in the same run: {h1['rps']:,} req/s (p50 {h1['p50_ms']} ms, p99 {h1['p99_ms']} ms) before, "
+        f"{h2['rps']:,} req/s (p50 {h2['p50_ms']} ms, p99 {h2['p99_ms']} ms) after.  Target: checkout p99 < 100 ms — "
+        f"closed loop {yes_no(s['target_p99_met'])}, paced {yes_no(paced['target_p99_met'])}.  Afterwards {c['orders_completed']} of "
+        f"{c['orders_answered']} answered sales were completed orders, {c['ledger_mismatches']} stock rows differed from their ledger.",
+        "",
+        f"**Exactly ten:** {r['carts']} checkouts released together on {r['units']} units → answers {r['statuses']} ({r['error_codes']}); "
+        f"afterwards {r['after']} — {'yes' if r['exactly_ten'] else 'NO'}.",
+        "",
+    ]
+    st = co.get("statements") or {}
+    if "statements_per_request" in st:
+        lines += [
+            "SQL statements per request, in process: " + ", ".join(f"{k} {v}" for k, v in st["statements_per_request"].items()) + ".",
+            "",
+        ]
+    return lines
 
 
 # --- the document --------------------------------------------------------------------------
@@ -220,6 +270,8 @@ def render(results: dict) -> str:
         f"(exactly {ov['units']} × 201, the rest 409 `insufficient_stock`, reserved = {ov['units']}, on hand − reserved = 0).",
         "",
     ]
+    if results.get("checkout"):
+        lines += render_checkout(results["checkout"])
     prof = results.get("profile")
     if prof:
         lines += [
@@ -254,6 +306,7 @@ def main() -> None:
     parser.add_argument("--preliminary", action="store_true", help="mark the figures as preliminary (busy or shared machine)")
     parser.add_argument("--note", default="", help="a sentence added to the preliminary warning")
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
+    parser.add_argument("--no-checkout", action="store_true", help="skip the checkout benchmark (bench/checkout.py)")
     parser.add_argument("--render-only", type=Path, default=None, help="re-render docs/benchmarks.md from a results JSON")
     args = parser.parse_args()
     if args.render_only:
@@ -291,6 +344,9 @@ def run_everything(args) -> None:
     (RESULTS_DIR / "availability.json").write_text(json.dumps(results["availability"], indent=2))
     results["contention"] = contention.run(state, server, load)
     (RESULTS_DIR / "contention.json").write_text(json.dumps(results["contention"], indent=2))
+    if not args.no_checkout:
+        log("checkout (bench/checkout.py)")
+        results["checkout"] = run_checkout()
     if not args.no_profile:
         log("in-process profile")
         results["profile"] = run_profile()

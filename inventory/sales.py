@@ -9,7 +9,7 @@ same lock order.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core import clock
 from core.actor import SYSTEM, Actor
@@ -24,32 +24,37 @@ from .stock import Change, apply_changes, find_levels, get_location, get_variant
 
 def sell_units(store: str, lines: list[dict], reference: str = "", reason: str = "sale", actor: Actor = SYSTEM) -> None:
     """Sell ``lines`` ([{"sku", "quantity", "reservation": public id or None}]) at ``store``: a ``sale`` ledger line
-    per SKU, all lines or none.
+    per SKU, all lines or none.  A caller that has the hold's row id may give ``"reservation_id"`` instead of its
+    public id (the till does: it saves reading the public ids first).
 
     A line's ``reservation`` is its own hold (a cart hold at this store): while it is held — even past its expiry,
     as long as nobody has released it, the units are still set aside for this sale — its units are consumed
     (reserved and on hand both go down) and the reservation becomes ``committed``.  A line without a live hold
     takes units that are available (on hand less every hold).  Raises InsufficientStock listing every short line
     with what was requested and what this sale could have (available plus its own holds); nothing is changed then.
-    Locks the reservations (headers, in id order), then the stock rows in id order.
+    Locks the reservations (headers, in id order), then reads the stock rows' numbers, then locks the stock rows in
+    id order.
     """
     if not lines:
         raise ValidationError("a sale needs at least one line", field="lines")
     preload_subscribers()
     db.session.flush()
-    location_id, found = find_levels(store, [line["sku"] for line in lines])
     public_ids = sorted({line["reservation"] for line in lines if line.get("reservation")})
+    ids = sorted({line["reservation_id"] for line in lines if line.get("reservation_id")})
     reservations = []
-    if public_ids:
+    if public_ids or ids:
         reservations = list(
             db.session.scalars(
                 select(Reservation)
-                .where(Reservation.public_id.in_(public_ids))
+                .where(or_(Reservation.public_id.in_(public_ids), Reservation.id.in_(ids)))
                 .order_by(Reservation.id)
                 .with_for_update(of=Reservation)
                 .execution_options(populate_existing=True)
             )
         )
+    # read after the headers are locked: a hold expired or released while this sale waited for its header has
+    # given its units back, and the numbers must say so (read before, they would still count them as held)
+    location_id, found = find_levels(store, [line["sku"] for line in lines])
     live = [r for r in reservations if r.status == "held" and r.location_id == location_id]
     held_lines = _load_lines(live)
     held_by_row: dict[int, int] = {}

@@ -28,11 +28,11 @@ from core.errors import DomainError, InsufficientStock, InvalidTransition, NotFo
 from core.money import Money
 from core.outbox import new_id
 
-from .cart_models import Cart, CartLine
+from .cart_models import Cart, CartLine, StoreSettings
 from .pricing import CartTotals, needs_approval, override_needs_approval, price_cart
 from .promotions import find_promo
 from .promotions_models import PromoCode
-from .settings import store_settings
+from .settings import DEFAULTS, db_settings, store_settings
 from .shifts import get_register
 
 MAX_QUANTITY = 999
@@ -55,11 +55,17 @@ class ApprovalRefused(DomainError):
 
 
 def get_cart(public_id: str, lock: bool = False) -> Cart:
-    """The cart with this id (locked with ``lock``); NotFound otherwise."""
+    """The cart with this id; NotFound otherwise.  With ``lock`` the cart's row is locked (``FOR UPDATE``, the first
+    lock of every path on a cart) and read afresh, and its lines are read after the lock, in a statement of their
+    own.  Not joined into the locking statement: PostgreSQL re-reads only the locked row once the lock is granted,
+    the joined lines would be those from before the wait (a line removed meanwhile would be sold,
+    tests/pos/test_checkout_races.py)."""
     query = select(Cart).where(Cart.public_id == public_id)
     if lock:
         query = query.with_for_update(of=Cart).execution_options(populate_existing=True)
     cart = db.session.scalar(query)
+    if lock and cart is not None and "lines" in cart.__dict__:
+        db.session.expire(cart, ["lines"])  # loaded before the lock: read them again under it
     if cart is None:
         raise NotFound(f"no cart {public_id}")
     return cart
@@ -79,9 +85,21 @@ def _line(cart: Cart, line_id) -> CartLine:
     raise NotFound(f"cart {cart.public_id} has no line {line_id}")
 
 
+def cart_settings(cart: Cart):
+    """The settings of the cart's store (``pos.store_settings``), read by the store's id: the cart already has its
+    store, so it is not looked up again.  A store no longer active answers as ``store_settings`` does (a
+    ValidationError naming ``store``)."""
+    if not cart.location.active:
+        return store_settings(cart.location.code)
+    found = db_settings(cart.location_id)
+    if found is not None:
+        return found
+    return StoreSettings(location_id=cart.location_id, location=cart.location, **{**DEFAULTS, "tax_rates": dict(DEFAULTS["tax_rates"])})
+
+
 def price(cart: Cart) -> CartTotals:
     """The cart priced under its store's settings (see ``pos.pricing``)."""
-    settings = store_settings(cart.location.code)
+    settings = cart_settings(cart)
     promo = db.session.get(PromoCode, cart.promo_code_id) if cart.promo_code_id else None
     return price_cart(
         [(line.id, line.sku, line.quantity, line.unit_price, line.tax_class, line.discount) for line in cart.lines],
@@ -263,7 +281,7 @@ def _hold(cart: Cart, line: CartLine, actor: Actor) -> bool:
     _release(line, actor)
     if line.fulfilment != "take_now":
         return False
-    settings = store_settings(cart.location.code)
+    settings = cart_settings(cart)
     savepoint = db.session.begin_nested()
     try:
         reservation = inventory.reserve(
@@ -336,7 +354,7 @@ def change_line(
     ApprovalRefused when it is wrong.  Approved changes go to the audit log."""
     cart = _open(cart)
     line = _line(cart, line_id)
-    settings = store_settings(cart.location.code)
+    settings = cart_settings(cart)
     if unit_price is not None:
         if unit_price.currency != cart.currency:
             raise ValidationError(f"the price must be in {cart.currency}", field="unit_price")
@@ -420,7 +438,7 @@ def set_basket_discount(cart, discount, actor: Actor, approval: dict | None = No
         cart.basket_discount_approved_by = None
         _touch(cart)
         return cart
-    settings = store_settings(cart.location.code)
+    settings = cart_settings(cart)
     totals = price(cart)
     worth = totals.subtotal - totals.discount + totals.basket_discount + totals.promo_discount
     price_cart([], {"mode": "inclusive", "rates": {"x": 0}}, discount, currency=cart.currency)  # validates the discount

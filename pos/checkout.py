@@ -19,6 +19,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 import inventory
 from clienteling import Customer, record_activity
@@ -35,7 +36,7 @@ from .order_models import TENDER_KINDS, Order, OrderLine, Payment
 from .pricing import CartTotals, TenderShort, round_cash
 from .promotions import find_promo, redeem_promo
 from .promotions_models import PromoCode
-from .shifts import record_cash_sale, require_open_shift
+from .shifts import NoOpenShift, _open_shift_of, record_cash_sale
 
 ENDLESS_AISLE_HOLD = timedelta(days=14)
 
@@ -113,9 +114,11 @@ def checkout(cart_id: str, tenders, actor: Actor, receipt_email: str = "") -> Or
         raise ValidationError("the cart is empty: scan an item first", field="lines")
     totals = price(cart)
     plan = plan_tenders(totals.total, _tenders(tenders, cart.currency), cart.currency)
-    shift = require_open_shift(cart.location.code, cart.register.code) if plan["cash"] else None
+    shift = _open_shift(cart) if plan["cash"] else None
     promo = _promo(cart, totals)
     order = _create_order(cart, totals, shift, actor, plan["rounding"], promo, receipt_email)
+    if not plan["electronic"]:
+        order.completed_at = clock.now()  # written with the order's number below: one UPDATE, not two
     if plan["cash"]:
         cash = plan["cash"]
         order.payments.append(
@@ -144,6 +147,22 @@ def checkout(cart_id: str, tenders, actor: Actor, receipt_email: str = "") -> Or
     _take_stock(cart, order, actor)
     _cash_into_drawer(order, shift, plan["cash"], actor)
     return complete_order(order, actor)
+
+
+def _open_shift(cart: Cart):
+    """The open shift of the cart's register (what ``pos.require_open_shift`` answers, without looking the store and
+    the register up again: the cart has them).  Unlocked: ``record_cash_sale`` locks it after the stock rows (the
+    lock order) and refuses there if it was closed meanwhile.  NoOpenShift (409 ``no_open_shift``) when it has none;
+    ValidationError naming ``register`` when the register was taken out of use."""
+    register = cart.register
+    if not register.active:
+        raise ValidationError(f"unknown register {register.code!r} at {cart.location.code}", field="register")
+    shift = _open_shift_of(register)
+    if shift is None:
+        raise NoOpenShift(
+            f"register {register.code} at {cart.location.code} has no open shift", {"register": register.code, "store": cart.location.code}
+        )
+    return shift
 
 
 def _create_order(cart: Cart, totals: CartTotals, shift, actor: Actor, rounding: int, promo: PromoCode | None, receipt_email: str) -> Order:
@@ -194,6 +213,7 @@ def _create_order(cart: Cart, totals: CartTotals, shift, actor: Actor, rounding:
         )
     db.session.add(order)
     db.session.flush()
+    set_committed_value(order, "payments", [])  # a new order has none: appending one needs no SELECT
     order.number = f"{cart.location.code}-{order.id:06d}"
     if promo is not None:
         redeem_promo(promo)
@@ -202,16 +222,8 @@ def _create_order(cart: Cart, totals: CartTotals, shift, actor: Actor, rounding:
 
 def _take_stock(cart: Cart, order: Order, actor: Actor) -> None:
     """Sell the take-now lines here (consuming the cart's holds) and hold the endless-aisle lines where they come from."""
-    held = {
-        r.id: r.public_id
-        for r in db.session.scalars(
-            select(inventory.Reservation).where(inventory.Reservation.id.in_([ln.reservation_id for ln in cart.lines if ln.reservation_id]))
-        )
-    }
     take_now = [
-        {"sku": line.sku, "quantity": line.quantity, "reservation": held.get(line.reservation_id)}
-        for line in cart.lines
-        if line.fulfilment == "take_now"
+        {"sku": line.sku, "quantity": line.quantity, "reservation_id": line.reservation_id} for line in cart.lines if line.fulfilment == "take_now"
     ]
     if take_now:
         inventory.sell_units(cart.location.code, take_now, reference=order.number, reason=f"sale {order.number}", actor=actor)
