@@ -36,7 +36,7 @@ from .order_models import TENDER_KINDS, Order, OrderLine, Payment
 from .pricing import CartTotals, TenderShort, round_cash
 from .promotions import find_promo, redeem_promo
 from .promotions_models import PromoCode
-from .shifts import NoOpenShift, _open_shift_of, record_cash_sale
+from .shifts import NoOpenShift, open_shift_of, record_cash_sale
 
 ENDLESS_AISLE_HOLD = timedelta(days=14)
 
@@ -114,7 +114,8 @@ def checkout(cart_id: str, tenders, actor: Actor, receipt_email: str = "") -> Or
         raise ValidationError("the cart is empty: scan an item first", field="lines")
     totals = price(cart)
     plan = plan_tenders(totals.total, _tenders(tenders, cart.currency), cart.currency)
-    shift = _open_shift(cart) if plan["cash"] else None
+    # cash needs the register's open shift; a card-only sale still belongs to it when there is one (the shift report)
+    shift = _open_shift(cart) if plan["cash"] else open_shift_of(cart.register)
     promo = _promo(cart, totals)
     order = _create_order(cart, totals, shift, actor, plan["rounding"], promo, receipt_email)
     if not plan["electronic"]:
@@ -157,7 +158,7 @@ def _open_shift(cart: Cart):
     register = cart.register
     if not register.active:
         raise ValidationError(f"unknown register {register.code!r} at {cart.location.code}", field="register")
-    shift = _open_shift_of(register)
+    shift = open_shift_of(register)
     if shift is None:
         raise NoOpenShift(
             f"register {register.code} at {cart.location.code} has no open shift", {"register": register.code, "store": cart.location.code}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import inventory
@@ -156,7 +156,7 @@ def open_shift(store_code: str, register_code: str, opening_float: Money, actor:
     also when a concurrent open of the same register committed first (the partial unique index)."""
     register = get_register(store_code, register_code)
     _check_money(opening_float, "opening_float")
-    existing = _open_shift_of(register)
+    existing = open_shift_of(register)
     if existing is not None:
         raise _already_open(register, existing)
     now = clock.now()
@@ -176,7 +176,7 @@ def open_shift(store_code: str, register_code: str, opening_float: Money, actor:
             db.session.add(shift)
             db.session.flush()
     except IntegrityError:  # a concurrent open of this register committed first
-        winner = _open_shift_of(register)
+        winner = open_shift_of(register)
         raise _already_open(register, winner) from None
     db.session.add(
         CashMovement(shift_id=shift.id, kind="float", amount=opening_float.amount, reason="opening float", created_at=now, **actor.columns())
@@ -186,7 +186,8 @@ def open_shift(store_code: str, register_code: str, opening_float: Money, actor:
     return shift
 
 
-def _open_shift_of(register: Register) -> Shift | None:
+def open_shift_of(register: Register) -> Shift | None:
+    """The register's open shift (freshly read), None when it has none.  Unlocked."""
     return db.session.scalar(select(Shift).where(Shift.register_id == register.id, Shift.status == "open").execution_options(populate_existing=True))
 
 
@@ -208,7 +209,7 @@ def get_shift(public_id: str) -> Shift:
 def find_open_shift(store_code: str, register_code: str) -> Shift | None:
     """The register's open shift, None when it has none.  ValidationError naming ``store`` or ``register``
     when there is no such store or register."""
-    return _open_shift_of(get_register(store_code, register_code))
+    return open_shift_of(get_register(store_code, register_code))
 
 
 def require_open_shift(store_code: str, register_code: str) -> Shift:
@@ -500,12 +501,9 @@ def shift_movements(shift) -> list[CashMovement]:
 
 
 def _electronic_tenders(shift: Shift) -> dict[str, dict[str, int]]:
-    """Card and QR sales of the shift (succeeded payments of the orders sold in it: its own orders, and the
-    card-only orders of its register while it was open) and the card and QR refunds recorded in it."""
-    window = [Order.shift_id.is_(None), Order.register_id == shift.register_id, Order.created_at >= shift.opened_at]
-    if shift.closed_at is not None:
-        window.append(Order.created_at <= shift.closed_at)
-    sold_in_shift = or_(Order.shift_id == shift.id, and_(*window))
+    """Card and QR sales of the shift (succeeded payments of the orders sold in it: checkout records the register's
+    open shift on every order, card-only ones too) and the card and QR refunds recorded in it."""
+    sold_in_shift = Order.shift_id == shift.id
     sales = db.session.execute(
         select(Payment.kind, func.coalesce(func.sum(Payment.amount), 0), func.count(Payment.id))
         .join(Order, Order.id == Payment.order_id)
@@ -531,8 +529,7 @@ def shift_report(shift) -> dict:
     ``expected = opening_float + cash_sales - cash_refunds + cash_in - cash_out``, counted and variance
     (None while open).  ``tenders`` has ``cash``, ``card`` and ``qr``, each with sales, refunds, net and their
     counts: cash from the drawer's movements; card and QR from the succeeded payments of the orders sold in the
-    shift (its own orders, and card-only orders of its register while it was open) and the card and QR refunds
-    recorded in it.  Expected against counted is cash only: card and QR money is settled by the gateway, never in
+    shift and the card and QR refunds recorded in it.  Expected against counted is cash only: card and QR money is settled by the gateway, never in
     the drawer.  ``movements`` lists every movement, oldest first."""
     shift = _resolve(shift)
     movements = shift_movements(shift)
