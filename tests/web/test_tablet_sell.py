@@ -322,8 +322,13 @@ def test_a_shift_opens_takes_cash_in_and_out_and_closes_with_the_variance(ana):
     shift = pos.find_open_shift("S1", "T1")
     no_reason = ana.post(f"/tablet/shifts/{shift.public_id}/cash", data={"direction": "in", "amount": "20.00", "reason": ""})
     assert no_reason.status_code == 400 and "say why" in text(no_reason).lower()
-    assert ana.post(f"/tablet/shifts/{shift.public_id}/cash", data={"direction": "in", "amount": "20.00", "reason": "change from the bank"}).status_code == 302
-    assert ana.post(f"/tablet/shifts/{shift.public_id}/cash", data={"direction": "out", "amount": "5.00", "reason": "window cleaner"}).status_code == 302
+    assert (
+        ana.post(f"/tablet/shifts/{shift.public_id}/cash", data={"direction": "in", "amount": "20.00", "reason": "change from the bank"}).status_code
+        == 302
+    )
+    assert (
+        ana.post(f"/tablet/shifts/{shift.public_id}/cash", data={"direction": "out", "amount": "5.00", "reason": "window cleaner"}).status_code == 302
+    )
     assert "€115.00" in squash(text(ana.get("/tablet/shift")))
     form = text(ana.get(f"/tablet/shifts/{shift.public_id}/close"))
     assert 'name="count-50.00"' in form and 'name="count-0.01"' in form and "€115.00" in form

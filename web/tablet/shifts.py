@@ -8,11 +8,13 @@ The register is the one the sell screen picked (``web.tablet.sell.current_regist
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import pos
-from accounts import ROLES
+from accounts import ROLES, Staff
 from core import db
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
@@ -23,6 +25,23 @@ from . import bp
 from .sell import _money, _parse_money, _require_store, _sentence, current_register, status_of
 
 DEFAULT_FLOAT = "150.00"
+
+
+def local_clock(location):
+    """A function turning a stored (UTC) time into the store's local time."""
+    try:
+        zone = ZoneInfo(location.timezone or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return lambda when: when.astimezone(zone) if when else None
+
+
+def staff_name(kind: str | None, staff_id: int | None) -> str:
+    """Who opened or closed a shift, by name ("" for the system or a staff member since removed)."""
+    if kind != "staff" or staff_id is None:
+        return ""
+    staff = db.session.get(Staff, staff_id)
+    return staff.name if staff else ""
 
 
 def _shift(shift_id: str):
@@ -52,6 +71,7 @@ def render_shift(status: int = 200, error: str | None = None, float_text: str = 
             error=error,
             float_text=float_text,
             currency=pos.store_settings(g.store.code).currency,
+            local=local_clock(g.store),
             money=_money,
         ),
         status,
@@ -169,6 +189,9 @@ def shift_report(shift_id):
     """The end-of-shift report: what moved the drawer, expected against counted and the variance, and the CSV."""
     shift = _shift(shift_id)
     report = pos.shift_report(shift)
+    local = local_clock(shift.location)
+    at = {movement.id: local(movement.created_at).strftime("%H:%M") for movement in pos.shift_movements(shift)}
+    movements = [{**movement, "time": at.get(movement["id"], "")} for movement in report["movements"]]
     counted_rows = []
     if shift.counted_by_denomination:
         for label, count in shift.counted_by_denomination.items():
@@ -179,7 +202,10 @@ def shift_report(shift_id):
         shift=shift,
         report=report,
         counted_rows=counted_rows,
+        movements=movements,
+        local=local,
+        opened_by=staff_name(shift.opened_by_kind, shift.opened_by_id),
+        closed_by=staff_name(shift.closed_by_kind, shift.closed_by_id),
         csv_url=url_for("shifts.get_report_csv", shift_id=shift.public_id),
         money=_money,
     )
-

@@ -22,10 +22,10 @@
   }
 
   if (scan) {
-    if (!dialogOpen()) {
-      scan.focus({ preventScroll: true });
-      if (scan.value) scan.select(); // a search shown below: the next scan replaces it
-    }
+    if (!dialogOpen() && document.activeElement !== scan) scan.focus({ preventScroll: true });
+    // a search shown below: the next scan replaces it — but only while the field holds what the page came
+    // with, so a scan that began before this deferred script ran keeps its first digits
+    if (scan.value && scan.value === scan.defaultValue && document.activeElement === scan) scan.select();
     document.addEventListener("click", function (event) {
       if (isField(event.target) || event.target.closest("label, details > summary, a[href]")) return;
       window.setTimeout(ready, 0);
