@@ -240,7 +240,8 @@ def test_every_sell_and_shift_screen_fits_every_width(new_page, shop):
     for sku in ("TR-41-MOSS", "MB-OS"):
         page.get_by_role("searchbox", name="Scan or search").fill(shop.barcodes[sku])
         page.keyboard.press("Enter")
-        page.wait_for_load_state("load")
+    expect(page.get_by_test_id("cart-line")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"/tablet/carts/crt_"))
     cart_url = page.url
     sweep.check(
         "cart",

@@ -274,6 +274,7 @@ def test_checkout_of_a_line_the_store_no_longer_has_names_the_line_and_what_is_a
 def test_the_receipt_email_goes_after_commit_without_marketing_consent_and_is_recorded(ana, world):
     provider = configure_provider("log")
     assert isinstance(provider, LogProvider)
+    provider.clear()
     at_register(ana)
     open_shift(ana)
     scan(ana, BEANIE)

@@ -33,20 +33,72 @@
     window.addEventListener("focus", ready);
   }
 
-  document.querySelectorAll("form[data-once-form]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.sent === "1") {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.sent = "1";
-      form.setAttribute("aria-busy", "true");
-      // after this submission has taken its values (a disabled button would drop its own name=value)
-      window.setTimeout(function () {
-        form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-      }, 0);
-    });
+  // (on the document: the regions a scan swaps bring new forms)
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-once-form]");
+    if (!form) return;
+    if (form.dataset.sent === "1") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+    form.setAttribute("aria-busy", "true");
+    // after this submission has taken its values (a disabled button would drop its own name=value)
+    window.setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }, 0);
   });
+
+  // A scan is posted in the background and the cart's regions are swapped in place: the field stays focused and
+  // empty, so the next scan (even one that starts while this one is on its way) loses no digit.  Scans queue up
+  // and go one after the other.  Anything unexpected falls back to the plain form post.
+  var scanForm = document.querySelector("form[data-scan-form]");
+  var queue = [], busy = false;
+  function sendNext() {
+    if (busy || !queue.length) return;
+    busy = true;
+    var data = queue.shift();
+    scanForm.setAttribute("aria-busy", "true");
+    fetch(scanForm.action, { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("text/html") !== 0) throw new Error("not a page");
+        return response.text().then(function (html) { return { url: response.url, html: html }; });
+      })
+      .then(function (answer) {
+        var next = new DOMParser().parseFromString(answer.html, "text/html");
+        var regions = next.querySelectorAll("[data-sell-region]");
+        if (!regions.length || next.querySelector("[data-approval-form]")) throw new Error("another page");
+        regions.forEach(function (region) {
+          var here = document.getElementById(region.id);
+          if (here) here.replaceWith(document.adoptNode(region));
+        });
+        var query = next.querySelector("[data-scan-field]");
+        if (query && query.value && !scan.value && !queue.length) {
+          scan.value = query.value; // a search: the text stays, selected, so the next scan replaces it
+          scan.select();
+        }
+        if (answer.url && answer.url !== window.location.href) window.history.replaceState(null, "", answer.url);
+        document.title = next.title;
+        busy = false;
+        scanForm.removeAttribute("aria-busy");
+        ready();
+        sendNext();
+      })
+      .catch(function () {
+        window.location.reload();
+      });
+  }
+  if (scanForm && scan && window.fetch && window.DOMParser) {
+    scanForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!scan.value.trim()) return;
+      var data = new FormData(scanForm);
+      scan.value = "";
+      queue.push(data);
+      sendNext();
+    });
+  }
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;
     document.querySelectorAll("form[data-once-form]").forEach(function (form) {
