@@ -10,6 +10,7 @@ request's transaction commits (``core.uow.after_commit``): a rolled-back request
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
@@ -38,21 +39,22 @@ def _format(value: dict) -> str:
 
 def tax_by_rate(payload: dict) -> list[dict]:
     """The tax of a receipt per rate, as a receipt states it: ``[{"rate": "19 %", "net", "tax", "gross"}]`` (Money),
-    highest rate first.  Rates are basis points on the lines ("1900" = 19 %)."""
+    highest rate first.  Rates are basis points on the lines ("1900" = 19 %, "887.5" = 8.875 %); a line's total
+    includes its tax in both tax modes (``pos.pricing``), so gross is the total and net the total less the tax."""
     currency = payload["currency"]
-    rates: dict[int, dict] = {}
+    rates: dict[Decimal, dict] = {}
     for line in payload["lines"]:
-        rate = int(line["tax_rate"] or 0)
+        rate = Decimal(str(line["tax_rate"] or 0))
         entry = rates.setdefault(rate, {"tax": 0, "gross": 0})
         entry["tax"] += line["tax"]["amount"]
-        entry["gross"] += line["total"]["amount"] if payload["tax_mode"] == "inclusive" else line["total"]["amount"] + line["tax"]["amount"]
+        entry["gross"] += line["total"]["amount"]
     out = []
     for rate in sorted(rates, reverse=True):
         entry = rates[rate]
-        whole, part = divmod(rate, 100)
+        percent = format((rate / 100).normalize(), "f")
         out.append(
             {
-                "rate": f"{whole}{f'.{part:02d}'.rstrip('0') if part else ''} %",
+                "rate": f"{percent} %",
                 "tax": Money(entry["tax"], currency).to_dict(),
                 "net": Money(entry["gross"] - entry["tax"], currency).to_dict(),
                 "gross": Money(entry["gross"], currency).to_dict(),

@@ -357,3 +357,48 @@ def test_the_sell_and_shift_screens_need_a_signed_in_staff_member(client, world)
     for path in ["/tablet/sell", "/tablet/shift"]:
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_promo_code_applies_and_an_unknown_one_is_said_in_words(ana):
+    pos.create_promo("SPRING10", "percent", 10, "EUR")
+    db.session.commit()
+    at_register(ana)
+    scan(ana, JACKET)
+    cart = current_cart(ana)
+    unknown = ana.post(f"/tablet/carts/{cart.public_id}/promo", data={"code": "NOPE"})
+    assert unknown.status_code in (400, 404, 409, 422) and 'data-testid="sell-error"' in text(unknown)
+    assert pos.get_cart(cart.public_id).promo_code_id is None
+    assert ana.post(f"/tablet/carts/{cart.public_id}/promo", data={"code": "spring10"}).status_code == 302
+    page = squash(text(ana.get(f"/tablet/carts/{cart.public_id}")))
+    assert "Total €116.10" in page and "Discounts −€12.90" in page
+
+
+def test_a_receipt_states_tax_once_per_rate():
+    from web.receipts import tax_by_rate
+
+    def money(amount):
+        return {"amount": amount, "currency": "EUR"}
+
+    payload = {
+        "currency": "EUR",
+        "tax_mode": "inclusive",
+        "lines": [
+            {"tax_rate": "1900", "tax": money(2060), "total": money(12900)},
+            {"tax_rate": "700", "tax": money(131), "total": money(2000)},
+            {"tax_rate": "1900", "tax": money(479), "total": money(2999)},
+        ],
+    }
+    assert tax_by_rate(payload) == [
+        {"rate": "19 %", "tax": money(2539), "net": money(13360), "gross": money(15899)},
+        {"rate": "7 %", "tax": money(131), "net": money(1869), "gross": money(2000)},
+    ]
+    # sales tax: a line's total includes the tax added to it; rates finer than a basis point stay exact
+    exclusive = {
+        **payload,
+        "tax_mode": "exclusive",
+        "lines": [{"tax_rate": "887.5", "tax": money(888), "total": money(10888)}, {"tax_rate": "0", "tax": money(0), "total": money(500)}],
+    }
+    assert tax_by_rate(exclusive) == [
+        {"rate": "8.875 %", "tax": money(888), "net": money(10000), "gross": money(10888)},
+        {"rate": "0 %", "tax": money(0), "net": money(500), "gross": money(500)},
+    ]
