@@ -129,9 +129,8 @@ def test_a_typed_name_shows_products_and_customers_to_add(ana, world):
 def test_an_unknown_loyalty_code_says_so_and_changes_nothing(ana):
     at_register(ana)
     response = scan(ana, "SH9999999999")
-    assert response.status_code in (302, 400)
-    if response.status_code == 400:
-        assert "loyalty" in text(response)
+    assert response.status_code == 400 and "No customer has the loyalty code SH9999999999." in text(response)
+    assert ana.get("/tablet/sell").status_code == 200  # no cart was opened
 
 
 def test_plus_and_minus_change_the_quantity_and_minus_at_one_removes_the_line(ana):
@@ -366,7 +365,7 @@ def test_a_promo_code_applies_and_an_unknown_one_is_said_in_words(ana):
     scan(ana, JACKET)
     cart = current_cart(ana)
     unknown = ana.post(f"/tablet/carts/{cart.public_id}/promo", data={"code": "NOPE"})
-    assert unknown.status_code in (400, 404, 409, 422) and 'data-testid="sell-error"' in text(unknown)
+    assert unknown.status_code >= 400 and 'data-testid="sell-error"' in text(unknown)
     assert pos.get_cart(cart.public_id).promo_code_id is None
     assert ana.post(f"/tablet/carts/{cart.public_id}/promo", data={"code": "spring10"}).status_code == 302
     page = squash(text(ana.get(f"/tablet/carts/{cart.public_id}")))
