@@ -205,3 +205,80 @@ def test_the_plain_error_page_fits_every_width(new_page, shop):
     sweep = Sweep(new_page(), "plain")
     sweep.check("not-found", "/no-such-page", lambda p: [("back", p.get_by_role("link", name="Back to the start"))], status=404)
     sweep.done()
+
+
+def test_every_sell_and_shift_screen_fits_every_width(new_page, shop):
+    import pos
+
+    pos.seed_registers(["S1", "S2"])
+    db.session.commit()
+    page = new_page()
+    sweep = Sweep(page, "sell")
+    page.goto("/login")
+    page.get_by_label("Email").fill("ana.maria.fernandez-longname@example.com")
+    page.get_by_label("Password").fill("correct-horse")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/tablet/$"))
+    sweep.check("register", "/tablet/sell", lambda p: [("register T1", p.get_by_role("button", name=re.compile("^T1")))])
+    page.get_by_role("button", name=re.compile("^T1")).click()
+    sweep.check(
+        "shift-open",
+        "/tablet/shift",
+        lambda p: [("opening float", p.get_by_label(re.compile("Opening float"))), ("open", p.get_by_role("button", name="Open shift"))],
+    )
+    page.get_by_role("button", name="Open shift").click()
+    sweep.check(
+        "shift",
+        "/tablet/shift",
+        lambda p: [("close", p.get_by_role("link", name="Close the shift")), ("record", p.get_by_role("button", name="Record"))],
+    )
+    sweep.check(
+        "empty-cart",
+        "/tablet/sell",
+        lambda p: [("search field: scan", p.get_by_role("searchbox", name="Scan or search")), ("add", p.get_by_role("button", name="Add"))],
+    )
+    for sku in ("TR-41-MOSS", "MB-OS"):
+        page.get_by_role("searchbox", name="Scan or search").fill(shop.barcodes[sku])
+        page.keyboard.press("Enter")
+    expect(page.get_by_test_id("cart-line")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"/tablet/carts/crt_"))
+    cart_url = page.url
+    sweep.check(
+        "cart",
+        cart_url,
+        lambda p: [
+            ("search field: scan", p.get_by_role("searchbox", name="Scan or search")),
+            ("more", p.get_by_role("button", name=re.compile("^One more"))),
+            ("less", p.get_by_role("button", name=re.compile("^One less"))),
+            ("found stock", p.get_by_role("button", name="Record found stock")),
+            ("pay", p.get_by_role("link", name=re.compile("^Pay €"))),
+        ],
+    )
+    sweep.check("search", cart_url + "?q=northpeak", lambda p: [("add a result", p.get_by_role("button", name=re.compile("^Add Trail")))])
+    sweep.check(
+        "tender", cart_url + "/pay", lambda p: [("exact", p.get_by_test_id("quick-amount")), ("other", p.get_by_role("button", name="Take cash"))]
+    )
+    page.goto(cart_url + "/pay")
+    page.get_by_test_id("quick-amount").first.click()
+    expect(page.get_by_test_id("pay-error")).to_contain_text("Not enough in stock")  # the beanie is on no record here
+    page.get_by_role("link", name="Back to the cart", exact=True).click()
+    page.get_by_test_id("cart-line").filter(has_text="Merino Beanie").get_by_text("Discount or remove").click()
+    page.get_by_role("button", name="Remove Merino Beanie").click()
+    page.goto(cart_url + "/pay")
+    page.get_by_test_id("quick-amount").first.click()
+    expect(page.get_by_test_id("receipt-qr")).to_be_visible()
+    sweep.check("receipt", page.url, lambda p: [("new sale", p.get_by_test_id("new-sale")), ("email", p.get_by_role("button", name="Email receipt"))])
+    public = page.get_by_test_id("print-receipt").get_attribute("href")
+    sweep.check("public-receipt", public, lambda p: [("readable: receipt", p.locator(".receipt"))])
+    page.goto("/tablet/shift")
+    page.get_by_role("link", name="Close the shift").click()
+    close_url = page.url
+    sweep.check(
+        "close", close_url, lambda p: [("count", p.get_by_label("How many €50.00")), ("close", p.get_by_role("button", name="Close the shift"))]
+    )
+    page.goto(close_url)
+    page.get_by_label("How many €50.00").fill("3")
+    page.get_by_role("button", name="Close the shift").click()
+    expect(page.get_by_test_id("variance")).to_be_visible()
+    sweep.check("report", page.url, lambda p: [("csv", p.get_by_test_id("report-csv"))])
+    sweep.done()

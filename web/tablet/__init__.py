@@ -1,7 +1,8 @@
 """The associate tablet: one blueprint, one module per screen.
 
 ``products`` (search and the product page), ``customers`` (search, profiles, the client book),
-``store`` (which store the associate works in), ``live`` (the Server-Sent Events stream the layout
+``store`` (which store the associate works in), ``sell`` (cart, cash tender, receipt), ``shifts`` (open, cash in and
+out, close, report), ``live`` (the Server-Sent Events stream the layout
 subscribes to).  Screens to come (appointments, carts, payments, returns, shifts) add a module here and templates under
 ``templates/tablet/``; the view models they share with other faces live in ``web.viewmodels``.
 """
@@ -13,7 +14,7 @@ from flask_login import current_user
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
 
-from . import appointments, customers, live, pickups, products, returns, store, tasks  # noqa: E402  (the screens register their routes on bp)
+from . import appointments, customers, live, pickups, products, returns, sell, shifts, store, tasks  # noqa: E402  (the screens register their routes on bp)
 from .store import current_store, store_choices  # noqa: E402
 
 
@@ -29,4 +30,4 @@ def tablet_context():
     return {"store": g.get("store"), "stores": g.get("stores", [])}
 
 
-__all__ = ["appointments", "bp", "customers", "live", "pickups", "products", "returns", "store", "tasks"]
+__all__ = ["appointments", "bp", "customers", "live", "pickups", "products", "returns", "sell", "shifts", "store", "tasks"]
