@@ -14,7 +14,7 @@ from flask_login import current_user
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
 
-from . import appointments, customers, live, pickups, products, returns, sell, shifts, store, tasks  # noqa: E402  (the screens register their routes on bp)
+from . import appointments, customers, live, payments, pickups, products, returns, sell, shifts, store, tasks  # noqa: E402  (the screens register their routes on bp)
 from .store import current_store, store_choices  # noqa: E402
 
 
@@ -30,4 +30,4 @@ def tablet_context():
     return {"store": g.get("store"), "stores": g.get("stores", [])}
 
 
-__all__ = ["appointments", "bp", "customers", "live", "pickups", "products", "returns", "sell", "shifts", "store", "tasks"]
+__all__ = ["appointments", "bp", "customers", "live", "payments", "pickups", "products", "returns", "sell", "shifts", "store", "tasks"]

@@ -19,6 +19,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 import clienteling
 import inventory
@@ -499,15 +500,43 @@ def quick_amounts(due: int) -> list[int]:
     return amounts
 
 
+def waiting_order(cart):
+    """The order an ``awaiting_payment`` cart waits with (a card or QR payment runs, or one was declined), or None."""
+    if cart.status != "awaiting_payment":
+        return None
+    return db.session.scalar(select(pos.Order).where(pos.Order.cart_id == cart.id))
+
+
+def pending_payment(order):
+    """The card or QR payment the order waits for now, or None."""
+    if order is None:
+        return None
+    return next((p for p in order.payments if p.kind != "cash" and p.status == "pending"), None)
+
+
 def render_pay(cart, status: int = 200, error: str | None = None, short: list | None = None):
+    """The tender screen: what is left to pay (the total; after a declined card, the balance due with what was paid
+    already), cash quick amounts (rounded to the coins), and card on the register's reader or pay by QR."""
     payload = pos.cart_payload(cart)
-    due = pos.round_cash(payload["totals"]["total"]["amount"], cart.currency)
+    order = waiting_order(cart)
+    left = pos.balance_due(order) if order is not None else payload["totals"]["total"]["amount"]
+    due = pos.round_cash(left, cart.currency)
     register = cart.register.code
+    paid = []
+    declined = None
+    if order is not None:
+        paid = [p for p in order.payments if p.status == "succeeded"]
+        failed = [p for p in order.payments if p.status == "failed"]
+        declined = failed[-1] if failed else None
     return (
         render_template(
             "tablet/sell/pay.html",
             cart=cart,
             payload=payload,
+            order=order,
+            paid=paid,
+            declined=declined,
+            left=Money(left, cart.currency),
             due=Money(due, cart.currency),
             quick=[Money(amount, cart.currency) for amount in quick_amounts(due)],
             shift=pos.find_open_shift(cart.location.code, register),
@@ -526,6 +555,12 @@ def render_pay(cart, status: int = 200, error: str | None = None, short: list | 
 def pay(cart_id):
     """The tender screen: the total, cash quick amounts (exact, the next notes) and any amount typed."""
     cart = _cart(cart_id)
+    if cart.status == "awaiting_payment":
+        order = waiting_order(cart)
+        running = pending_payment(order)
+        if running is not None:
+            return redirect(url_for(".payment", payment_id=running.public_id))
+        return render_pay(cart)
     if cart.status != "open":
         return redirect(url_for(".sell"))
     if not cart.lines:
@@ -553,14 +588,23 @@ def checkout(cart_id):
         replay = _stored_sale(principal, key, fingerprint)
         if replay is not None:
             return replay
-        if request.form.get("tendered"):
-            try:
-                tendered = Money(int(request.form["tendered"]), cart.currency)
-            except ValueError:
-                raise ValidationError("choose an amount", field="tendered") from None
+        kind = request.form.get("kind", "cash")
+        if kind in ("card", "qr"):  # the card or the phone pays what is left, exactly
+            order = waiting_order(cart)
+            left = pos.balance_due(order) if order is not None else pos.price(cart).total
+            tenders = [{"kind": kind, "amount": Money(left, cart.currency)}]
+        elif kind == "cash":
+            if request.form.get("tendered"):
+                try:
+                    tendered = Money(int(request.form["tendered"]), cart.currency)
+                except ValueError:
+                    raise ValidationError("choose an amount", field="tendered") from None
+            else:
+                tendered = _parse_money(request.form.get("tendered_text", ""), cart.currency, "tendered")
+            tenders = [{"kind": "cash", "amount": tendered}]
         else:
-            tendered = _parse_money(request.form.get("tendered_text", ""), cart.currency, "tendered")
-        order = pos.checkout(cart.public_id, [{"kind": "cash", "amount": tendered}], current_user.actor)
+            raise ValidationError("pay by cash, card or QR code", field="kind")
+        order = pos.checkout_and_pay(cart.public_id, tenders, current_user.actor)
     except InsufficientStock as exc:
         db.session.rollback()
         fresh = _cart(cart_id)
@@ -571,9 +615,11 @@ def checkout(cart_id):
         db.session.rollback()
         details = getattr(exc, "details", None) or {}
         fresh = _cart(cart_id)
-        if fresh.status != "open" and details.get("order_id"):  # this cart was sold already: show that sale
+        if exc.code == "payment_in_progress" and details.get("payment_id"):  # a card is on the reader already
+            return redirect(url_for(".payment", payment_id=details["payment_id"]))
+        if fresh.status not in ("open", "awaiting_payment") and details.get("order_id"):  # sold already: show that sale
             return redirect(url_for(".sale", order_id=details["order_id"]))
-        if fresh.status != "open":
+        if fresh.status not in ("open", "awaiting_payment"):
             return redirect(url_for(".sell"))
         return render_pay(fresh, status_of(exc), error=_tender_sentence(exc, fresh.currency))
     if not store_answer(principal, key, fingerprint, 303, order.public_id):
@@ -581,6 +627,9 @@ def checkout(cart_id):
         replay = _stored_sale(principal, key, fingerprint)
         if replay is not None:
             return replay
+    if order.status == "awaiting_payment":
+        running = pending_payment(order)
+        return redirect(url_for(".payment", payment_id=running.public_id) if running else url_for(".pay", cart_id=cart.public_id))
     if session.get(_key("cart")) == cart.public_id:
         session.pop(_key("cart"), None)
     return redirect(url_for(".sale", order_id=order.public_id))
@@ -616,6 +665,11 @@ def sale(order_id):
     new sale."""
     _require_store()
     order = _order(order_id)
+    if order.status == "awaiting_payment":  # a replayed attempt of a sale still paying: where it stands
+        cart = db.session.get(pos.Cart, order.cart_id)
+        return redirect(url_for(".pay", cart_id=cart.public_id))
+    if session.get(_key("cart")) == db.session.get(pos.Cart, order.cart_id).public_id:
+        session.pop(_key("cart"), None)
     payload = pos.order_payload(order)
     cash = next((t for t in payload["tenders"] if t["kind"] == "cash"), None)
     customer = db.session.get(clienteling.Customer, order.customer_id) if order.customer_id else None
