@@ -16,7 +16,10 @@ except ImportError:  # the browser fixture skips these tests (or fails them when
 
 import pos
 
-from .test_checkout_browser import PHONE, go_sell, open_the_shift, scan, shop, sign_in  # noqa: F401  (shop is a fixture)
+from . import test_checkout_browser
+from .test_checkout_browser import PHONE, go_sell, open_the_shift, scan, sign_in
+
+shop = test_checkout_browser.shop  # the same shop fixture: two items with barcodes, Ana, a manager, Lea
 
 pytestmark = pytest.mark.browser
 
