@@ -313,16 +313,7 @@ def add_line(cart, actor: Actor, sku: str | None = None, barcode: str | None = N
     if line is None:
         if len(cart.lines) >= MAX_LINES:
             raise ValidationError(f"a cart holds at most {MAX_LINES} lines", field="lines")
-        line = CartLine(
-            variant_id=variant.id,
-            sku=variant.sku,
-            title=_title(variant),
-            quantity=quantity,
-            list_price=variant.price_amount,
-            unit_price=variant.price_amount,
-            tax_class=variant.tax_class or "standard",
-        )
-        cart.lines.append(line)
+        line = new_line(cart, variant, quantity)
     else:
         _check_quantity(line.quantity + quantity)
         line.quantity += quantity
@@ -330,6 +321,25 @@ def add_line(cart, actor: Actor, sku: str | None = None, barcode: str | None = N
     _hold(cart, line, actor)
     _touch(cart)
     return cart, line
+
+
+def new_line(cart: Cart, variant: inventory.Variant, quantity: int, **fulfilment) -> CartLine:
+    """A new line of ``quantity`` of ``variant`` at its list price, appended to the cart (at most ``MAX_LINES``);
+    ``fulfilment``: the columns of a line fulfilled elsewhere (``pos.endless_aisle``)."""
+    if len(cart.lines) >= MAX_LINES:
+        raise ValidationError(f"a cart holds at most {MAX_LINES} lines", field="lines")
+    line = CartLine(
+        variant_id=variant.id,
+        sku=variant.sku,
+        title=_title(variant),
+        quantity=quantity,
+        list_price=variant.price_amount,
+        unit_price=variant.price_amount,
+        tax_class=variant.tax_class or "standard",
+        **fulfilment,
+    )
+    cart.lines.append(line)
+    return line
 
 
 def _title(variant: inventory.Variant) -> str:

@@ -121,20 +121,7 @@ def checkout(cart_id: str, tenders, actor: Actor, receipt_email: str = "") -> Or
     if not plan["electronic"]:
         order.completed_at = clock.now()  # written with the order's number below: one UPDATE, not two
     if plan["cash"]:
-        cash = plan["cash"]
-        order.payments.append(
-            Payment(
-                public_id=new_id("pay"),
-                kind="cash",
-                status="succeeded",
-                amount=cash["paid"],
-                currency=cart.currency,
-                tendered=cash["tendered"],
-                change=cash["change"],
-                gateway="",
-                confirmed_at=clock.now(),
-            )
-        )
+        order.payments.append(cash_payment(plan["cash"], cart.currency))
     db.session.flush()
     if plan["electronic"]:
         order.status = "awaiting_payment"
@@ -164,6 +151,22 @@ def _open_shift(cart: Cart):
             f"register {register.code} at {cart.location.code} has no open shift", {"register": register.code, "store": cart.location.code}
         )
     return shift
+
+
+def cash_payment(cash: dict, currency: str) -> Payment:
+    """The succeeded cash payment of a tender plan's cash part (``plan_tenders``): what it paid, what was handed
+    over and the change."""
+    return Payment(
+        public_id=new_id("pay"),
+        kind="cash",
+        status="succeeded",
+        amount=cash["paid"],
+        currency=currency,
+        tendered=cash["tendered"],
+        change=cash["change"],
+        gateway="",
+        confirmed_at=clock.now(),
+    )
 
 
 def _create_order(cart: Cart, totals: CartTotals, shift, actor: Actor, rounding: int, promo: PromoCode | None, receipt_email: str) -> Order:

@@ -18,7 +18,7 @@ from core.db import db
 from core.errors import InsufficientStock, ValidationError
 
 from .cart_models import Cart, CartLine
-from .carts import MAX_LINES, _check_quantity, _open, _title, _touch, _variant
+from .carts import _check_quantity, _open, _touch, _variant, new_line
 
 ELSEWHERE = ("ship", "collect")
 ADDRESS_REQUIRED = ("name", "line1", "postal_code", "city", "country")
@@ -138,22 +138,15 @@ def add_line_from_elsewhere(
             f"{source.code} has {available} of {variant.sku} available (wanted {needed})",
         )
     if line is None:
-        if len(cart.lines) >= MAX_LINES:
-            raise ValidationError(f"a cart holds at most {MAX_LINES} lines", field="lines")
-        line = CartLine(
-            variant_id=variant.id,
-            sku=variant.sku,
-            title=_title(variant),
-            quantity=quantity,
-            list_price=variant.price_amount,
-            unit_price=variant.price_amount,
-            tax_class=variant.tax_class or "standard",
+        line = new_line(
+            cart,
+            variant,
+            quantity,
             fulfilment=fulfilment,
             source_location_id=source.id,
             collect_location_id=collect_location.id if collect_location else None,
             ship_to=address,
         )
-        cart.lines.append(line)
     else:
         line.quantity = wanted
     _touch(cart)

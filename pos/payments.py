@@ -45,11 +45,11 @@ from core.audit import record_audit
 from core.db import db, upsert_insert
 from core.errors import Conflict, InsufficientStock, InvalidTransition, NotFound, ValidationError
 from core.money import Money
-from core.outbox import declare_event_types, emit, new_id
+from core.outbox import declare_event_types, emit
 
 from .cart_models import Cart
 from .carts import abandon_cart, get_cart
-from .checkout import _tenders, checkout, complete_paid_order, plan_tenders
+from .checkout import _tenders, cash_payment, checkout, complete_paid_order, plan_tenders
 from .gateways import CardDetails, DevelopmentGateway, GatewayEvent, PaymentGateway, build_gateway
 from .order_models import Order, Payment
 from .payment_models import ProcessedGatewayEvent
@@ -255,19 +255,7 @@ def pay_rest(cart: Cart, tenders, actor: Actor) -> Order:
         shift = require_open_shift(order.location.code, cart.register.code)
         order.shift_id = order.shift_id or shift.id
         order.cash_rounding += plan["rounding"]
-        order.payments.append(
-            Payment(
-                public_id=new_id("pay"),
-                kind="cash",
-                status="succeeded",
-                amount=cash["paid"],
-                currency=order.currency,
-                tendered=cash["tendered"],
-                change=cash["change"],
-                gateway="",
-                confirmed_at=clock.now(),
-            )
-        )
+        order.payments.append(cash_payment(cash, order.currency))
         db.session.flush()
         record_cash_sale(shift, Money(cash["tendered"], order.currency), Money(cash["change"], order.currency), order.number, actor)
     if plan["electronic"]:
