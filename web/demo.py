@@ -846,10 +846,11 @@ def describe(port: int) -> str:
     if logins:
         lines += ["", f"  Demo logins ({BRAND}; the seeded password unless someone changed it):"]
         width = max(len(email) for _, email, _, _ in logins)
-        for role, email, password, stores_of in logins:
-            where = "all stores" if role == "admin" else ", ".join(stores_of)
+        places = {email: "all stores" if role == "admin" else ", ".join(stores_of) for role, email, _, stores_of in logins}
+        where_width = max(len(place) for place in places.values())
+        for role, email, password, _ in logins:
             pin = f"  approval PIN {DEMO_MANAGER_PINS[email]}" if email in DEMO_MANAGER_PINS else ""
-            lines.append(f"    {role:<9}  {email:<{width}}  {password}  {where}{pin}")
+            lines.append(f"    {role:<9}  {email:<{width}}  {password}  {places[email]:<{where_width}}{pin}".rstrip())
     if customer_line:
         lines += ["", customer_line]
     if key is not None:

@@ -26,6 +26,7 @@ from ..errors import ApiError
 from ..viewmodels.customers import local_time, zone_of
 from . import bp
 
+TENDER_WORDS = {"cash": "cash", "card": "card", "qr": "by phone"}
 RETURN_KEYS = "tablet_return_keys"  # session: idempotency key -> the return it made (a resent form answers it)
 
 
@@ -76,7 +77,11 @@ def _row(order: pos.Order) -> dict:
         "customer": customer.name if customer and customer.active else None,
         "items": sum(line.quantity for line in order.lines),
         "returnable": returnable,
-        "tenders": ", ".join(t["kind"] + (f" •••• {t['card']['last4']}" if t.get("card") else "") for t in payload["tenders"]),
+        "tenders": ", ".join(
+            TENDER_WORDS[t["kind"]] + (f" ({t['card']['brand'].capitalize()} •••• {t['card']['last4']})" if t.get("card") else "")
+            for t in payload["tenders"]
+            if t["status"] == "succeeded"
+        ),
         "cards": cards,
     }
 
