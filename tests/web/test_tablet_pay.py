@@ -116,3 +116,14 @@ def test_giving_the_sale_up_releases_the_units(ana):
     assert pos.get_order(order_id).status == "cancelled"
     items, _ = inventory.availability(["JKT-M"], "S1")
     assert items[0]["reserved"] == 0 and items[0]["available"] == 3
+
+
+def test_the_shift_report_shows_the_card_sale_by_tender_beside_the_drawer(ana):
+    cart = two_items(ana)
+    payment_id = pay_with(ana, cart, "card").rsplit("/", 1)[-1]
+    ana.post(f"/tablet/payments/{payment_id}/simulate", data={"outcome": "approve"})
+    shift = pos.find_open_shift("S1", "T1")
+    page = squash(text(ana.get(f"/tablet/shifts/{shift.public_id}")))
+    assert "By tender" in page
+    assert "Card €154.00 (1) €0.00 (0) €154.00" in page
+    assert "Expected €100.00" in page  # the card money is not in the drawer
