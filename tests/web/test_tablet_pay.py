@@ -125,5 +125,5 @@ def test_the_shift_report_shows_the_card_sale_by_tender_beside_the_drawer(ana):
     shift = pos.find_open_shift("S1", "T1")
     page = squash(text(ana.get(f"/tablet/shifts/{shift.public_id}")))
     assert "By tender" in page
-    assert "Card €154.00 (1) €0.00 (0) €154.00" in page
+    assert "Card 1 sale · 0 refunds €154.00 €0.00 €154.00" in page
     assert "Expected €100.00" in page  # the card money is not in the drawer
