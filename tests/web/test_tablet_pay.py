@@ -127,3 +127,24 @@ def test_the_shift_report_shows_the_card_sale_by_tender_beside_the_drawer(ana):
     assert "By tender" in page
     assert "Card 1 sale · 0 refunds €154.00 €0.00 €154.00" in page
     assert "Expected €100.00" in page  # the card money is not in the drawer
+
+
+def test_part_in_cash_and_the_rest_by_card(ana):
+    cart = two_items(ana)
+    attempt = pay_page_attempt(ana, cart)
+    waiting = ana.post(f"/tablet/carts/{cart.public_id}/checkout", data={"kind": "split", "cash_text": "50.00", "attempt": attempt})
+    assert waiting.status_code == 302 and "/tablet/payments/" in waiting.headers["Location"]
+    assert "€104.00" in squash(text(ana.get(waiting.headers["Location"])))  # the card pays what the cash did not
+    payment_id = waiting.headers["Location"].rsplit("/", 1)[-1]
+    done = ana.post(f"/tablet/payments/{payment_id}/simulate", data={"outcome": "approve"})
+    page = squash(text(ana.get(done.headers["Location"])))
+    assert "Paid €154.00" in page and "Cash · €50.00" in page and "Card" in page
+    assert pos.expected_cash(pos.find_open_shift("S1", "T1")).amount == 10000 + 5000
+
+
+def test_a_cash_part_as_large_as_the_total_is_refused_in_words(ana):
+    cart = two_items(ana)
+    attempt = pay_page_attempt(ana, cart)
+    answer = ana.post(f"/tablet/carts/{cart.public_id}/checkout", data={"kind": "split", "cash_text": "154.00", "attempt": attempt})
+    assert answer.status_code == 400 and "less than €154.00" in squash(text(answer))
+    assert db.session.scalar(select(func.count()).select_from(pos.Order)) == 0

@@ -593,6 +593,13 @@ def checkout(cart_id):
             order = waiting_order(cart)
             left = pos.balance_due(order) if order is not None else pos.price(cart).total
             tenders = [{"kind": kind, "amount": Money(left, cart.currency)}]
+        elif kind == "split":  # some cash handed over, the card on the reader pays the rest
+            order = waiting_order(cart)
+            left = pos.balance_due(order) if order is not None else pos.price(cart).total
+            part = _parse_money(request.form.get("cash_text", ""), cart.currency, "cash_text")
+            if not 0 < part.amount < left:
+                raise ValidationError(f"the cash part is more than nothing and less than {Money(left, cart.currency).format()}", field="cash_text")
+            tenders = [{"kind": "cash", "amount": part}, {"kind": "card", "amount": Money(left - part.amount, cart.currency)}]
         elif kind == "cash":
             if request.form.get("tendered"):
                 try:
