@@ -126,6 +126,8 @@ def line_hold(line: CartLine, reservation) -> dict:
 
 def cart_payload(cart: Cart, totals: CartTotals | None = None) -> dict:
     """The cart as the API shows it (SPEC §3): lines with their prices, discounts, tax and totals, all Money."""
+    from .endless_aisle import fulfilment_details  # (it builds on this module)
+
     totals = totals or price(cart)
     by_id = {line.line_id: line for line in totals.lines}
     reservations = _reservations(cart)
@@ -152,6 +154,7 @@ def cart_payload(cart: Cart, totals: CartTotals | None = None) -> dict:
                 "tax_class": line.tax_class,
                 "fulfilment": line.fulfilment,
                 "hold": line_hold(line, reservations.get(line.reservation_id)),
+                "fulfilment_details": fulfilment_details(line),
             }
         )
     promo = db.session.get(PromoCode, cart.promo_code_id) if cart.promo_code_id else None

@@ -200,6 +200,9 @@ def test_a_basket_with_take_now_shipped_and_collected_lines_checks_out_in_one_go
         ("JKT-L", "ship", False),
         ("JKT-L", "collect", False),
     ]
+    details = [ln["fulfilment_details"] for ln in collected.json["lines"]]
+    assert details[0] is None and details[1]["from"] == "WH" and details[1]["text"].startswith("ships from WH to ")
+    assert details[2]["collect_at"] == "S2" and details[2]["text"] == "collect at S2"
     answer = ana.post(f"/api/v1/carts/{cart['id']}/checkout", json={"tenders": [{"kind": "cash", "amount": eur(30000)}]}, key="co-1")
     assert answer.status_code == 201, answer.json
     order = answer.json

@@ -177,6 +177,11 @@ class SaleCartLineOut(Schema):
     tax_class = fields.String()
     fulfilment = fields.String(metadata={"enum": list(pos.FULFILMENTS)})
     hold = fields.Nested(HoldOut, metadata={"description": "whether its units are held for this cart (a cart hold)"})
+    fulfilment_details = fields.Nested(
+        "FulfilmentOut",
+        allow_none=True,
+        metadata={"description": "endless aisle: where it ships from and to, or where it is collected; null for take-now"},
+    )
 
 
 class TotalsOut(Schema):
