@@ -103,6 +103,8 @@ class Config:
     STRIPE_READERS = env_str("STRIPE_READERS", "")  # "BER-MITTE/T1=tmr_…,BER-MITTE/T2=tmr_…": the reader at each register
     STRIPE_SUCCESS_URL = env_str("STRIPE_SUCCESS_URL")  # where the hosted QR page sends the customer once paid
     PAY_PAGE_RATE_LIMIT = env_str("PAY_PAGE_RATE_LIMIT", "30 per minute")
+    # where customers' phones reach this app (the receipt's and the pay page's QR codes); default: the request's host
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_JSON_DEPTH = 32  # deeper JSON bodies are refused (400) before any view parses them
     # longer URLs are refused with 414 (in the JSON envelope under /api); scripts/serve lets gunicorn pass up to 8190

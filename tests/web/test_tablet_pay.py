@@ -148,3 +148,18 @@ def test_a_cash_part_as_large_as_the_total_is_refused_in_words(ana):
     answer = ana.post(f"/tablet/carts/{cart.public_id}/checkout", data={"kind": "split", "cash_text": "154.00", "attempt": attempt})
     assert answer.status_code == 400 and "less than €154.00" in squash(text(answer))
     assert db.session.scalar(select(func.count()).select_from(pos.Order)) == 0
+
+
+def test_the_qr_codes_point_phones_at_the_public_base_url(ana, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "http://192.168.1.20:8000/")
+    cart = two_items(ana)
+    page = text(ana.get(pay_with(ana, cart, "qr")))
+    assert re.search(r'data-testid="payment-url">http://192\.168\.1\.20:8000/pay/[A-Za-z0-9_-]+<', page)
+    order = pos.list_orders(None)[0]
+    from web.api.carts import order_answer
+
+    with app.test_request_context("/"):
+        assert order_answer(order)["receipt_url"] == f"http://192.168.1.20:8000/r/{order.receipt_token}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
+    with app.test_request_context("/", base_url="http://tablet.local"):
+        assert order_answer(order)["receipt_url"] == f"http://tablet.local/r/{order.receipt_token}"

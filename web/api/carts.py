@@ -7,7 +7,6 @@ checkout needs an ``Idempotency-Key``: a retried checkout answers the first orde
 
 from __future__ import annotations
 
-from flask import url_for
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
@@ -16,6 +15,7 @@ import pos
 from core.errors import NotFound, ValidationError
 
 from ..auth import current_principal
+from ..public_urls import public_url_for
 from .access import body_field, store_access
 from .blueprint import Blueprint
 from .idempotency import idempotent
@@ -40,7 +40,7 @@ def cart_store(*args, cart_id, **kwargs):
 def order_answer(order) -> dict:
     """The order payload with its absolute ``receipt_url``."""
     payload = pos.order_payload(order)
-    payload["receipt_url"] = url_for("receipts.receipt", token=order.receipt_token, _external=True)
+    payload["receipt_url"] = public_url_for("receipts.receipt", token=order.receipt_token)
     return payload
 
 

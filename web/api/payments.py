@@ -7,7 +7,7 @@ The tablet hears of every change without polling too: ``payment.updated`` is rou
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from marshmallow import Schema, fields, validate
 
 import pos
@@ -16,6 +16,7 @@ from core.errors import NotFound
 
 from ..auth import current_principal
 from ..errors import ApiError
+from ..public_urls import public_url, public_url_for
 from ..tablet.live import store_channel
 from .access import store_access
 from .blueprint import Blueprint
@@ -47,13 +48,9 @@ def order_store(*args, order_id, **kwargs):
 
 
 def absolute(url: str) -> str:
-    """The development gateway's page URLs are paths on this app: made absolute for the QR code."""
-    if url.startswith("/"):
-        try:
-            return request.host_url.rstrip("/") + url
-        except RuntimeError:  # no request (a live event after the commit): leave it as it is
-            return url
-    return url
+    """The development gateway's page URLs are paths on this app: made absolute for the QR code (``PUBLIC_BASE_URL``
+    when set, see ``web.public_urls``)."""
+    return public_url(url)
 
 
 def payment_answer(payment) -> dict:
@@ -62,7 +59,7 @@ def payment_answer(payment) -> dict:
     if payment.kind == "qr":
         payload["payment_url"] = absolute(payload["payment_url"])
         payload["qr_svg_url"] = url_for("pay.qr_code", payment_id=payment.public_id, _external=True)
-    payload["receipt_url"] = url_for("receipts.receipt", token=payment.order.receipt_token, _external=True)
+    payload["receipt_url"] = public_url_for("receipts.receipt", token=payment.order.receipt_token)
     return payload
 
 

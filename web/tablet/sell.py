@@ -32,6 +32,7 @@ from core.money import Money
 
 from ..auth import require_role, safe_next
 from ..errors import DOMAIN_STATUS, ApiError
+from ..public_urls import public_url_for
 from ..receipts import local_time, send_receipt
 from ..viewmodels import exact_variant
 from . import bp
@@ -662,7 +663,7 @@ def _tender_sentence(exc: DomainError, currency: str) -> str:
 
 
 def receipt_url(order) -> str:
-    return url_for("receipts.receipt", token=order.receipt_token, _external=True)
+    return public_url_for("receipts.receipt", token=order.receipt_token)
 
 
 @bp.get("/sales/<order_id>")
