@@ -83,18 +83,16 @@ def sell_units(store: str, lines: list[dict], reference: str = "", reason: str =
     try:
         apply_changes(changes, store, reason=reason, reference=reference, actor=actor)
     except InsufficientStock as error:  # the numbers moved since they were read: say what this sale could have
-        by_sku = {found[sku][0]: sku for sku in wanted}
-        lines_short = []
-        for item in error.lines:
-            level_id = next((lid for lid, s in by_sku.items() if s == item["sku"]), None)
-            lines_short.append(
+        raise InsufficientStock(
+            [
                 {
                     "sku": item["sku"],
                     "requested": wanted.get(item["sku"], item["requested"]),
-                    "available": item["available"] + held_by_row.get(level_id, 0),
+                    "available": item["available"] + held_by_row.get(found[item["sku"]][0], 0),
                 }
-            )
-        raise InsufficientStock(lines_short) from None
+                for item in error.lines
+            ]
+        ) from None
     now = clock.now()
     for reservation in live:
         reservation.status = "committed"

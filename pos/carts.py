@@ -28,11 +28,11 @@ from core.errors import DomainError, InsufficientStock, InvalidTransition, NotFo
 from core.money import Money
 from core.outbox import new_id
 
-from .cart_models import Cart, CartLine, StoreSettings
+from .cart_models import Cart, CartLine
 from .pricing import CartTotals, needs_approval, override_needs_approval, price_cart
 from .promotions import find_promo
 from .promotions_models import PromoCode
-from .settings import DEFAULTS, db_settings, store_settings
+from .settings import settings_of, store_settings
 from .shifts import get_register
 
 MAX_QUANTITY = 999
@@ -91,10 +91,7 @@ def cart_settings(cart: Cart):
     ValidationError naming ``store``)."""
     if not cart.location.active:
         return store_settings(cart.location.code)
-    found = db_settings(cart.location_id)
-    if found is not None:
-        return found
-    return StoreSettings(location_id=cart.location_id, location=cart.location, **{**DEFAULTS, "tax_rates": dict(DEFAULTS["tax_rates"])})
+    return settings_of(cart.location)
 
 
 def price(cart: Cart) -> CartTotals:

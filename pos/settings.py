@@ -26,7 +26,11 @@ DEFAULTS = {
 def store_settings(store_code: str) -> StoreSettings:
     """The store's settings; for a store without its own row, an unsaved one with ``DEFAULTS``.
     ValidationError naming ``store`` for an unknown store."""
-    location = get_location(store_code)
+    return settings_of(get_location(store_code))
+
+
+def settings_of(location) -> StoreSettings:
+    """The settings of ``location`` (a Location already at hand): its own row, else an unsaved one with ``DEFAULTS``."""
     found = db_settings(location.id)
     if found is not None:
         return found
@@ -41,9 +45,8 @@ def configure_store(store_code: str, **values) -> StoreSettings:
     """Create or change a store's settings (only the values given change).  Validates the tax setting the way
     pricing reads it and the thresholds; ValidationError naming the field."""
     location = get_location(store_code)
-    settings = db_settings(location.id)
-    if settings is None:
-        settings = StoreSettings(location_id=location.id, **{**DEFAULTS, "tax_rates": dict(DEFAULTS["tax_rates"])})
+    settings = settings_of(location)
+    if settings.id is None:  # the store sold under the defaults until now: they become its own row
         db.session.add(settings)
     unknown = set(values) - set(DEFAULTS)
     if unknown:

@@ -22,6 +22,7 @@ from .access import store_access
 from .blueprint import Blueprint
 from .carts import OrderOut, order_answer
 from .idempotency import idempotent
+from .orders import order_store
 from .schemas import ErrorOut, MoneyOut
 from .shifts import staff_member
 
@@ -36,13 +37,6 @@ def payment_store(*args, payment_id, **kwargs):
     """The store a payment's order was sold at (None when there is no such payment: the view answers 404)."""
     try:
         return [pos.get_payment(payment_id).order.location.code]
-    except NotFound:
-        return [None]
-
-
-def order_store(*args, order_id, **kwargs):
-    try:
-        return [pos.get_order(order_id).location.code]
     except NotFound:
         return [None]
 

@@ -28,6 +28,7 @@ from ..access_log import writes_on_get
 from ..auth import require_role
 from ..htmx import is_partial, redirect_to
 from ..viewmodels import customers as views
+from ..viewmodels.messages import sentence as _sentence
 from . import bp
 
 PAGE_SIZE = 25
@@ -162,10 +163,6 @@ def _field(error: ValidationError, default: str) -> str:
     """The form field a domain ValidationError names (its details' first key)."""
     details = error.details if isinstance(error.details, dict) else {}
     return next(iter(details), default)
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 def _new_form(form, errors, conflict, status):

@@ -17,6 +17,7 @@ from core.errors import DomainError, NotFound, ValidationError
 from ..auth import require_role
 from ..errors import ApiError
 from ..viewmodels.customers import local_time, zone_of
+from ..viewmodels.messages import sentence as _sentence
 from . import bp
 
 
@@ -94,8 +95,3 @@ def refuse_pickup(reservation_id):
         return redirect(url_for(".pickups"))
     flash(f"Refused: {done['reference']}. The units are back on sale.", "info")
     return redirect(url_for(".pickups"))
-
-
-def _sentence(message: str) -> str:
-    message = message or "That did not work"
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

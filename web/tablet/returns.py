@@ -24,6 +24,7 @@ from core.money import Money
 from ..auth import require_role
 from ..errors import ApiError
 from ..viewmodels.customers import local_time, zone_of
+from ..viewmodels.messages import sentence as _sentence
 from . import bp
 
 TENDER_WORDS = {"cash": "cash", "card": "card", "qr": "by phone"}
@@ -214,8 +215,3 @@ def return_done(return_id):
     return render_template(
         "tablet/return_done.html", made=payload, refunds=refunds, total=_money(payload["total_refunded"]), order=_row(_order(payload["order_id"]))
     )
-
-
-def _sentence(message: str) -> str:
-    message = message or "That did not work"
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
